@@ -1,0 +1,63 @@
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Npgsql;
+
+namespace CouponGrains.LoadTests;
+
+public sealed record InvariantResult(string Name, long Violations, string Detail);
+
+/// <summary>After a run: nothing acknowledged is missing, no cap passed, no key counted twice, counters equal the ledger.</summary>
+public static class Invariants
+{
+    public static async Task<List<InvariantResult>> CheckAsync(string? postgres, HttpClient http, Scenario scenario, RunStats stats)
+    {
+        var results = new List<InvariantResult>();
+        if (postgres is null)
+        {
+            results.Add(new("postgres-available", 1, "no --postgres / ConnectionStrings__Postgres given: invariants cannot be checked"));
+            return results;
+        }
+
+        await using var db = NpgsqlDataSource.Create(postgres);
+        var ids = stats.Acked.Select(a => a.Id).ToArray();
+        await using (var missing = db.CreateCommand(
+            "SELECT count(*) FROM unnest(@ids) AS a(id) WHERE NOT EXISTS (SELECT 1 FROM redemptions r WHERE r.id = a.id AND r.status = 'committed')"))
+        {
+            missing.Parameters.AddWithValue("ids", ids);
+            var n = (long)(await missing.ExecuteScalarAsync())!;
+            results.Add(new("acknowledged-but-missing", n, $"{ids.Length} acknowledged redemptions checked in the ledger"));
+        }
+
+        results.Add(new("acknowledged-twice", ids.Length - ids.Distinct().Count(), "distinct redemption ids among 201 answers"));
+        await using (var dup = db.CreateCommand(
+            "SELECT count(*) FROM (SELECT idem_scope, idem_key FROM redemptions WHERE campaign_id = ANY(@c) AND status <> 'aborted' GROUP BY 1, 2 HAVING count(*) > 1) d"))
+        {
+            dup.Parameters.AddWithValue("c", scenario.Campaigns);
+            results.Add(new("double-counted-keys", (long)(await dup.ExecuteScalarAsync())!, "idempotency keys with more than one ledger row"));
+        }
+
+        long over = 0, drift = 0;
+        foreach (var campaign in scenario.Campaigns)
+        {
+            await using var sum = db.CreateCommand(
+                "SELECT COALESCE(sum(discount - reversed_discount), 0)::bigint FROM redemptions WHERE campaign_id = @c AND status <> 'aborted'");
+            sum.Parameters.AddWithValue("c", campaign);
+            var ledger = (long)(await sum.ExecuteScalarAsync())!;
+            var view = (await http.GetFromJsonAsync<JsonObject>($"/api/v1/campaigns/{campaign}"))!;
+            var budget = view["budget"]!;
+            if (ledger > budget["total"]!.GetValue<long>())
+            {
+                over++;
+            }
+
+            if (ledger != budget["spent"]!.GetValue<long>())
+            {
+                drift++;
+            }
+        }
+
+        results.Add(new("over-redemption", over, $"campaigns whose ledger total passes the budget, of {scenario.Campaigns.Length}"));
+        results.Add(new("counter-vs-ledger", drift, "campaigns whose live spent differs from the ledger"));
+        return results;
+    }
+}

@@ -1,0 +1,32 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using CouponGrains.LoadTests;
+
+// The load console: scenarios against the HTTP API, latency in HdrHistogram, an invariant check
+// against PostgreSQL after each scenario, Markdown + JSON reports. Exits non-zero on a broken invariant.
+var settings = Settings.Parse(args);
+using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = settings.Connections, PooledConnectionLifetime = TimeSpan.FromMinutes(10) })
+{
+    BaseAddress = settings.Url,
+    Timeout = TimeSpan.FromSeconds(30),
+};
+http.DefaultRequestHeaders.Add("X-Api-Key", settings.Key);
+
+var reports = new List<ScenarioReport>();
+foreach (var name in settings.Scenarios)
+{
+    var scenario = await Scenario.SetUpAsync(name, http, settings);
+    Console.Error.WriteLine($"[{name}] warm-up {settings.WarmUp.TotalSeconds}s, then {settings.Model} for {settings.Duration.TotalSeconds}s");
+    await Runner.RunAsync(scenario, http, settings, settings.WarmUp, record: false);
+    var stats = await Runner.RunAsync(scenario, http, settings, settings.Duration, record: true);
+    var invariants = await Invariants.CheckAsync(settings.Postgres, http, scenario, stats);
+    reports.Add(new ScenarioReport(name, settings.Model, stats, invariants));
+    Console.Error.WriteLine(reports[^1].Summary());
+}
+
+Report.Write(settings, reports);
+return reports.All(r => r.Invariants.All(i => i.Violations == 0)) ? 0 : 1;

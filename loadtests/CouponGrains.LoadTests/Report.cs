@@ -1,0 +1,82 @@
+using HdrHistogram;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace CouponGrains.LoadTests;
+
+public sealed record ScenarioReport(string Name, string Model, RunStats Stats, List<InvariantResult> Invariants)
+{
+    private double Ms(double percentile) => Stats.Latency.TotalCount == 0 ? 0 : Stats.Latency.GetValueAtPercentile(percentile) / 1000.0;
+
+    public object ToJson() => new
+    {
+        scenario = Name,
+        model = Model,
+        ok = Stats.Ok,
+        fail = Stats.Failed,
+        rps = Math.Round(Stats.Rps, 1),
+        bytes = Stats.Bytes,
+        seconds = Math.Round(Stats.Elapsed.TotalSeconds, 2),
+        latencyMs = new
+        {
+            min = Stats.Latency.TotalCount == 0 ? 0 : Stats.Latency.LowestEquivalentValue(Stats.Latency.RecordedValues().First().ValueIteratedTo) / 1000.0,
+            mean = Math.Round(Stats.Latency.GetMean() / 1000.0, 3),
+            p50 = Ms(50), p75 = Ms(75), p95 = Ms(95), p99 = Ms(99),
+            max = Stats.Latency.GetMaxValue() / 1000.0,
+        },
+        outcomes = Stats.Outcomes.OrderBy(o => o.Key).ToDictionary(o => o.Key, o => o.Value),
+        invariants = Invariants.Select(i => new { i.Name, i.Violations, i.Detail }),
+    };
+
+    public string Summary() =>
+        $"[{Name}] ok {Stats.Ok} fail {Stats.Failed} rps {Stats.Rps:F0} p50 {Ms(50):F2} ms p99 {Ms(99):F2} ms max {Stats.Latency.GetMaxValue() / 1000.0:F1} ms; " +
+        $"invariant violations {Invariants.Sum(i => i.Violations)}";
+
+    public string ToMarkdown()
+    {
+        var md = new StringBuilder();
+        md.AppendLine(CultureInfo.InvariantCulture, $"## {Name} ({Model})");
+        md.AppendLine();
+        md.AppendLine("| ok | fail | rps | min ms | mean ms | p50 | p75 | p95 | p99 | max ms | bytes |");
+        md.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        md.AppendLine(CultureInfo.InvariantCulture,
+            $"| {Stats.Ok} | {Stats.Failed} | {Stats.Rps:F0} | {(Stats.Latency.TotalCount == 0 ? 0 : Stats.Latency.RecordedValues().First().ValueIteratedTo / 1000.0):F2} | {Stats.Latency.GetMean() / 1000.0:F2} | {Ms(50):F2} | {Ms(75):F2} | {Ms(95):F2} | {Ms(99):F2} | {Stats.Latency.GetMaxValue() / 1000.0:F1} | {Stats.Bytes} |");
+        md.AppendLine();
+        md.AppendLine("| outcome | count |");
+        md.AppendLine("|---|---:|");
+        foreach (var (k, v) in Stats.Outcomes.OrderBy(o => o.Key))
+        {
+            md.AppendLine(CultureInfo.InvariantCulture, $"| {k} | {v} |");
+        }
+
+        md.AppendLine();
+        md.AppendLine("| invariant | violations | detail |");
+        md.AppendLine("|---|---:|---|");
+        foreach (var i in Invariants)
+        {
+            md.AppendLine(CultureInfo.InvariantCulture, $"| {i.Name} | {i.Violations} | {i.Detail} |");
+        }
+
+        return md.ToString();
+    }
+}
+
+public static class Report
+{
+    public static void Write(Settings settings, List<ScenarioReport> reports)
+    {
+        Directory.CreateDirectory(settings.OutDir);
+        var stamp = DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
+        var machine = $"{Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}";
+        var header = $"# CouponGrains load report {stamp}\n\nMachine: {machine}. Model: {settings.Model}, concurrency {settings.Concurrency}, rate {settings.Rate}/s, " +
+                     $"duration {settings.Duration.TotalSeconds}s after {settings.WarmUp.TotalSeconds}s warm-up, target {settings.Url}.\n\n";
+        File.WriteAllText(Path.Combine(settings.OutDir, $"load-{stamp}.md"), header + string.Join("\n", reports.Select(r => r.ToMarkdown())));
+        File.WriteAllText(Path.Combine(settings.OutDir, $"load-{stamp}.json"), JsonSerializer.Serialize(new
+        {
+            machine, settings = new { settings.Model, settings.Concurrency, settings.Rate, duration = settings.Duration.TotalSeconds, url = settings.Url },
+            scenarios = reports.Select(r => r.ToJson()),
+        }, new JsonSerializerOptions { WriteIndented = true }));
+        Console.Error.WriteLine($"reports written to {settings.OutDir}/load-{stamp}.md and .json");
+    }
+}

@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# Run the CouponGrains silo locally.
+#
+#   ./run.sh [--demo] [--urls URL] [other args passed to the silo]
+#
+# Without ConnectionStrings__Postgres in the environment, a private PostgreSQL is
+# started with its data in ./.pgdata/data (kept across runs; port $PGPORT or 5433)
+# and stopped again when the silo exits. A bootstrap admin key is generated once
+# into ./.pgdata/admin-key unless Api__BootstrapAdminKey is set.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
+cd "$ROOT"
+
+# shellcheck source=scripts/pg.sh
+source "$ROOT/scripts/pg.sh"
+
+usage() {
+    cat <<'EOF'
+Usage: ./run.sh [--demo] [--urls URL] [other args passed to the silo]
+
+  --demo        seed demo data (passed to the silo)
+  --urls URL    HTTP listen URLs (default http://127.0.0.1:8080)
+
+Environment:
+  ConnectionStrings__Postgres  use this database instead of the private ./.pgdata server
+  PGPORT                       port for the private server (default 5433)
+  Api__BootstrapAdminKey       admin key to use instead of ./.pgdata/admin-key
+EOF
+}
+
+urls="http://127.0.0.1:8080"
+demo=()
+extra=()
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --demo)
+            demo=(--demo)
+            shift
+            ;;
+        --urls)
+            if [[ $# -lt 2 ]]; then
+                echo "run.sh: --urls needs a value" >&2
+                exit 2
+            fi
+            urls="$2"
+            shift 2
+            ;;
+        --urls=*)
+            urls="${1#--urls=}"
+            shift
+            ;;
+        -h | --help)
+            usage
+            exit 0
+            ;;
+        *)
+            extra+=("$1")
+            shift
+            ;;
+    esac
+done
+
+PGDATA_ROOT="$ROOT/.pgdata"
+PG_DATADIR="$PGDATA_ROOT/data"
+started_pg=0
+silo_pid=""
+
+# shellcheck disable=SC2317  # invoked via trap
+cleanup() {
+    local rc=$?
+    set +e
+    if [[ -n "$silo_pid" ]] && kill -0 "$silo_pid" 2>/dev/null; then
+        kill -TERM "$silo_pid" 2>/dev/null
+        wait "$silo_pid" 2>/dev/null
+    fi
+    if [[ "$started_pg" -eq 1 ]]; then
+        pg_stop "$PG_DATADIR"
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+
+mkdir -p "$PGDATA_ROOT"
+
+if [[ -n "${ConnectionStrings__Postgres:-}" ]]; then
+    echo "Using ConnectionStrings__Postgres from the environment."
+else
+    pg_ensure_installed
+    port="${PGPORT:-5433}"
+    if running_port="$(pg_running_port "$PG_DATADIR")" && [[ -n "$running_port" ]]; then
+        # Already running (e.g. another ./run.sh): reuse it, and leave it running.
+        echo "PostgreSQL for $PG_DATADIR is already running on port $running_port; reusing it."
+        port="$running_port"
+    else
+        if ! pg_start "$PG_DATADIR" "$port"; then
+            echo "run.sh: could not start PostgreSQL on port $port (see $PGDATA_ROOT/postgres.log);" \
+                "set PGPORT to another port or set ConnectionStrings__Postgres." >&2
+            exit 1
+        fi
+        started_pg=1
+    fi
+    pg_create_db "$port" coupongrains
+    export ConnectionStrings__Postgres="Host=127.0.0.1;Port=$port;Username=postgres;Database=coupongrains"
+fi
+
+if [[ -z "${Api__BootstrapAdminKey:-}" ]]; then
+    keyfile="$PGDATA_ROOT/admin-key"
+    if [[ ! -s "$keyfile" ]]; then
+        (
+            umask 077
+            printf 'cg_%s\n' "$(od -An -tx1 -N20 /dev/urandom | tr -d ' \n')" >"$keyfile"
+        )
+    fi
+    chmod 600 "$keyfile"
+    Api__BootstrapAdminKey="$(tr -d ' \r\n' <"$keyfile")"
+    if [[ ! "$Api__BootstrapAdminKey" =~ ^cg_[0-9a-f]{40}$ ]]; then
+        echo "run.sh: $keyfile does not hold a valid key (cg_ + 40 hex chars); delete it to regenerate." >&2
+        exit 1
+    fi
+    export Api__BootstrapAdminKey
+fi
+
+echo "Bootstrap admin key: $Api__BootstrapAdminKey"
+stop_note="the silo"
+if [[ "$started_pg" -eq 1 ]]; then
+    stop_note="the silo and PostgreSQL"
+fi
+echo "Hint: send it in the X-Api-Key header (e.g. curl -H 'X-Api-Key: <key>' ...); Ctrl+C stops $stop_note."
+
+# Run in the background and wait, so that SIGINT/SIGTERM reach this script at once;
+# they are forwarded as SIGTERM (dotnet run passes it on to the silo, which then
+# shuts down gracefully). The EXIT trap then stops PostgreSQL if we started it.
+# shellcheck disable=SC2317  # invoked via trap
+forward_stop() {
+    if [[ -n "$silo_pid" ]]; then
+        kill -TERM "$silo_pid" 2>/dev/null || true
+    fi
+}
+trap forward_stop INT TERM
+
+dotnet run -c Release --project silo/CouponGrains.Silo -- --urls "$urls" "${demo[@]}" "${extra[@]}" &
+silo_pid=$!
+
+silo_rc=0
+while true; do
+    if wait "$silo_pid"; then
+        silo_rc=0
+    else
+        silo_rc=$?
+    fi
+    # wait returns early (status > 128) when a trapped signal arrives; keep waiting
+    # until the silo process has really exited.
+    if ! kill -0 "$silo_pid" 2>/dev/null; then
+        break
+    fi
+done
+silo_pid=""
+exit "$silo_rc"

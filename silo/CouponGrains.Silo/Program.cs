@@ -1,0 +1,30 @@
+using CouponGrains.Api;
+using CouponGrains.Grains.Storage;
+using CouponGrains.Silo;
+
+var demo = args.Contains("--demo");
+var builder = WebApplication.CreateBuilder(args.Where(a => a != "--demo").ToArray());
+await MigrationRunner.ApplyAsync(builder.Configuration.PostgresConnectionString());
+builder.AddCouponGrainsSilo();
+builder.Services.AddCouponGrainsApi(builder.Configuration);
+if (demo)
+{
+    builder.Services.AddHostedService<DemoSeeder>();
+}
+
+var app = builder.Build();
+await app.BootstrapAdminKeyAsync();
+app.UseCouponGrainsApi();
+app.MapCouponGrainsApi();
+app.MapSiloEndpoints();
+app.Lifetime.ApplicationStarted.Register(() =>
+{
+    foreach (var url in app.Urls)
+    {
+        app.Logger.LogInformation("CouponGrains API {Url}/api/v1  docs {Url}/docs  dashboard {Url}/dashboard", url, url, url);
+    }
+});
+await app.RunAsync();
+
+/// <summary>Lets the API tests host this program with WebApplicationFactory.</summary>
+public partial class Program;

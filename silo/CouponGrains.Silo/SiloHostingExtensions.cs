@@ -1,0 +1,114 @@
+using CouponGrains.Api;
+using CouponGrains.Api.Auth;
+using CouponGrains.Contracts;
+using CouponGrains.Grains;
+using CouponGrains.Grains.Storage;
+using Npgsql;
+using Orleans.Configuration;
+using Orleans.Dashboard;
+using Orleans.Storage;
+
+namespace CouponGrains.Silo;
+
+/// <summary>Settings under <c>Orleans</c>.</summary>
+public sealed class SiloOptions
+{
+    public string ClusterId { get; set; } = "coupongrains";
+    public string ServiceId { get; set; } = "coupongrains";
+    public int SiloPort { get; set; } = 11111;
+    public int GatewayPort { get; set; } = 30000;
+    public bool Dashboard { get; set; } = true;
+}
+
+public static class SiloHostingExtensions
+{
+    public const string Invariant = "Npgsql";
+
+    /// <summary>The connection string, from <c>ConnectionStrings:Postgres</c>; missing is a startup error.</summary>
+    public static string PostgresConnectionString(this IConfiguration configuration) =>
+        configuration.GetConnectionString("Postgres") is { Length: > 0 } cs
+            ? cs
+            : throw new InvalidOperationException(
+                "ConnectionStrings:Postgres is not set (env ConnectionStrings__Postgres). ./run.sh sets it for a local PostgreSQL.");
+
+    /// <summary>Orleans on PostgreSQL: ADO.NET clustering and grain storage, the dashboard, the grains' own storage.</summary>
+    public static WebApplicationBuilder AddCouponGrainsSilo(this WebApplicationBuilder builder)
+    {
+        var connectionString = builder.Configuration.PostgresConnectionString();
+        var silo = builder.Configuration.GetSection("Orleans").Get<SiloOptions>() ?? new SiloOptions();
+        builder.Services.AddSingleton(silo);
+        builder.Services.AddCouponGrainsStorage(connectionString);
+
+        // Grain state is stored with Orleans' version-tolerant binary serializer ([GenerateSerializer]
+        // types with [Id] members), chosen before the first write and never to be changed in place.
+        builder.Services.AddKeyedSingleton<IGrainStorageSerializer>(StorageNames.Grains,
+            (sp, _) => new OrleansGrainStorageSerializer(sp.GetRequiredService<Orleans.Serialization.Serializer>()));
+
+        builder.UseOrleans(orleans =>
+        {
+            orleans.Configure<ClusterOptions>(o =>
+            {
+                o.ClusterId = silo.ClusterId;
+                o.ServiceId = silo.ServiceId;
+            });
+            orleans.ConfigureEndpoints(System.Net.IPAddress.Loopback, silo.SiloPort, silo.GatewayPort, listenOnAnyHostAddress: false);
+            orleans.UseAdoNetClustering(o =>
+            {
+                o.Invariant = Invariant;
+                o.ConnectionString = connectionString;
+            });
+            orleans.AddAdoNetGrainStorage(StorageNames.Grains, o =>
+            {
+                o.Invariant = Invariant;
+                o.ConnectionString = connectionString;
+            });
+            if (silo.Dashboard)
+            {
+                orleans.AddDashboard(o => o.HideTrace = true);
+            }
+        });
+        return builder;
+    }
+
+    /// <summary>Creates the bootstrap admin key from <c>Api:BootstrapAdminKey</c> if no admin key exists.</summary>
+    public static async Task BootstrapAdminKeyAsync(this WebApplication app)
+    {
+        var key = app.Services.GetRequiredService<ApiOptions>().BootstrapAdminKey;
+        if (string.IsNullOrEmpty(key))
+        {
+            return;
+        }
+
+        var created = await app.Services.GetRequiredService<ApiKeyStore>().EnsureBootstrapAdminAsync(key);
+        if (created)
+        {
+            app.Logger.LogInformation("Bootstrap admin key created from Api:BootstrapAdminKey");
+        }
+    }
+
+    public static WebApplication MapSiloEndpoints(this WebApplication app)
+    {
+        var silo = app.Services.GetRequiredService<SiloOptions>();
+        if (silo.Dashboard)
+        {
+            // Ops and admins only; a browser gets a Basic prompt where the password is the API key.
+            app.MapOrleansDashboard("/dashboard").RequireAuthorization(Policies.Ops);
+        }
+
+        app.MapGet("/health/live", () => TypedResults.Ok(new { status = "live" })).ExcludeFromDescription();
+        app.MapGet("/health/ready", async (Database db, CancellationToken ct) =>
+        {
+            try
+            {
+                await using var command = db.DataSource.CreateCommand("SELECT 1");
+                await command.ExecuteScalarAsync(ct);
+                return Results.Ok(new { status = "ready" });
+            }
+            catch (NpgsqlException)
+            {
+                return Results.Problem(statusCode: 503, title: "PostgreSQL unreachable");
+            }
+        }).ExcludeFromDescription();
+        return app;
+    }
+}

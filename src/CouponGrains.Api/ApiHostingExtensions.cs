@@ -1,0 +1,124 @@
+using System.Text.Json.Serialization;
+using System.Threading.RateLimiting;
+using CouponGrains.Api.Auth;
+using CouponGrains.Api.Endpoints;
+using CouponGrains.Api.Http;
+using CouponGrains.Contracts.Access;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Scalar.AspNetCore;
+
+namespace CouponGrains.Api;
+
+/// <summary>Settings under <c>Api</c>.</summary>
+public sealed class ApiOptions
+{
+    public string? BootstrapAdminKey { get; set; }
+
+    /// <summary>Requests per second each dealer key may make (token bucket); 0 disables the limit.</summary>
+    public int DealerRequestsPerSecond { get; set; } = 500;
+
+    /// <summary>Burst allowance of a dealer key.</summary>
+    public int DealerBurst { get; set; } = 1000;
+}
+
+/// <summary>
+/// The HTTP API, defined once and mapped by either host: the silo (co-hosted, the single-machine
+/// default) or the separate API tier in <c>client/</c>. Both give it an <c>IGrainFactory</c>.
+/// </summary>
+public static class ApiHostingExtensions
+{
+    public const string RateLimitPolicy = "per-key";
+
+    public static IServiceCollection AddCouponGrainsApi(this IServiceCollection services, IConfiguration configuration)
+    {
+        var options = configuration.GetSection("Api").Get<ApiOptions>() ?? new ApiOptions();
+        services.AddSingleton(options);
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<ApiKeyCache>();
+        services.AddProblemDetails();
+        services.AddExceptionHandler<ApiExceptionHandler>();
+        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.SnakeCaseLower));
+            o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.Never;
+        });
+        services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
+            .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(
+                ApiKeyAuthenticationHandler.SchemeName, null);
+        services.AddAuthorizationBuilder()
+            .AddPolicy(Policies.Admin, p => p.RequireRole(Roles.Admin))
+            .AddPolicy(Policies.CampaignEditors, p => p.RequireRole(Roles.Admin, Roles.Marketing))
+            .AddPolicy(Policies.Finance, p => p.RequireRole(Roles.Admin, Roles.Finance))
+            .AddPolicy(Policies.Ops, p => p.RequireRole(Roles.Admin, Roles.Ops))
+            .AddPolicy(Policies.Staff, p => p.RequireRole(Roles.Staff))
+            .AddPolicy(Policies.Redeemers, p => p.RequireRole(Roles.All));
+        services.AddRateLimiter(o =>
+        {
+            o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            o.OnRejected = async (context, ct) =>
+            {
+                context.HttpContext.Response.Headers.RetryAfter = "1";
+                await Problems.Write(context.HttpContext, 429, "rate_limited", "Too many requests for this API key; slow down.");
+            };
+            o.AddPolicy(RateLimitPolicy, http =>
+            {
+                // Only dealer keys are limited, each in its own partition: one dealer cannot starve another.
+                var dealer = http.User.DealerId();
+                if (dealer is null || options.DealerRequestsPerSecond <= 0)
+                {
+                    return RateLimitPartition.GetNoLimiter("staff");
+                }
+
+                var key = http.User.FindFirst(ApiKeyAuthenticationHandler.KeyIdClaim)?.Value ?? dealer;
+                return RateLimitPartition.GetTokenBucketLimiter(key, _ => new TokenBucketRateLimiterOptions
+                {
+                    TokenLimit = options.DealerBurst,
+                    TokensPerPeriod = options.DealerRequestsPerSecond,
+                    ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                    QueueLimit = 0,
+                    AutoReplenishment = true,
+                });
+            });
+        });
+        services.AddOpenApi();
+        return services;
+    }
+
+    /// <summary>The middleware the API needs, in order; call before mapping endpoints.</summary>
+    public static WebApplication UseCouponGrainsApi(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseMiddleware<BodySizeLimitMiddleware>();
+        app.UseStatusCodePages(async context =>
+        {
+            var http = context.HttpContext;
+            if (!http.Response.HasStarted && http.Response.ContentLength is null)
+            {
+                await Problems.Write(http, http.Response.StatusCode, http.Response.StatusCode == 404 ? "not_found" : "http_error",
+                    http.Response.StatusCode == 404 ? "No such endpoint." : "The request failed.");
+            }
+        });
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UseRateLimiter();
+        return app;
+    }
+
+    public static RouteGroupBuilder MapCouponGrainsApi(this IEndpointRouteBuilder routes)
+    {
+        var api = routes.MapGroup("/api/v1").RequireRateLimiting(RateLimitPolicy);
+        api.MapApiKeyEndpoints();
+        api.MapDealerEndpoints();
+        api.MapCampaignEndpoints();
+        api.MapCouponEndpoints();
+        api.MapRedemptionEndpoints();
+        routes.MapOpenApi();
+        routes.MapScalarApiReference("/docs");
+        return api;
+    }
+}

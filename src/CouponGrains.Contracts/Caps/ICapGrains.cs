@@ -1,0 +1,48 @@
+namespace CouponGrains.Contracts.Caps;
+
+public enum HoldStatus
+{
+    Held,
+    Exhausted,
+}
+
+/// <summary>
+/// A cap that counts or sums redemptions (a dealer's amount, a branch's count, a customer's count).
+/// Holds are escrow: <c>used + held + amount ≤ limit</c> is checked before a hold is granted, so the cap
+/// can never be exceeded; a hold is confirmed once the redemption is in the ledger or released.
+/// The committed total is always re-derived from the ledger when the grain activates.
+/// </summary>
+public interface ICapGrain
+{
+    [Alias("hold")]
+    Task<HoldStatus> TryHoldAsync(string redemptionId, long amount, long limit);
+
+    [Alias("confirm")]
+    Task ConfirmAsync(string redemptionId);
+
+    [Alias("release")]
+    Task ReleaseAsync(string redemptionId);
+
+    /// <summary>Gives back what a reversed redemption took; applied once per redemption id.</summary>
+    [Alias("restore")]
+    Task RestoreAsync(string redemptionId, long amount);
+
+    /// <summary>Committed use and pending holds, for dry runs and reads.</summary>
+    [Alias("usage")]
+    Task<CapUsage> GetUsageAsync();
+}
+
+[GenerateSerializer, Alias("cap-usage"), Immutable]
+public sealed record CapUsage([property: Id(0)] long Used, [property: Id(1)] long Held);
+
+/// <summary>A dealer's money cap in one campaign. Key: <see cref="GrainKeys.DealerBudget"/>.</summary>
+[Alias("dealer-budget")]
+public interface IDealerBudgetGrain : ICapGrain, IGrainWithStringKey;
+
+/// <summary>A branch's redemption count quota in one campaign. Key: <see cref="GrainKeys.BranchQuota"/>.</summary>
+[Alias("branch-quota")]
+public interface IBranchQuotaGrain : ICapGrain, IGrainWithStringKey;
+
+/// <summary>A customer's redemption count limit in one campaign. Key: <see cref="GrainKeys.CustomerLimit"/>.</summary>
+[Alias("customer-limit")]
+public interface ICustomerLimitGrain : ICapGrain, IGrainWithStringKey;

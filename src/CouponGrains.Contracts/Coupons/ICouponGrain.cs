@@ -1,0 +1,50 @@
+using CouponGrains.Contracts.Redemptions;
+
+namespace CouponGrains.Contracts.Coupons;
+
+[GenerateSerializer, Alias("coupon-view"), Immutable]
+public sealed record CouponView
+{
+    [Id(0)] public required string Code { get; init; }
+    [Id(1)] public required string CampaignId { get; init; }
+    [Id(2)] public string? DealerId { get; init; }
+    [Id(3)] public long Uses { get; init; }
+    [Id(4)] public int? MaxUses { get; init; }
+    [Id(5)] public required string Status { get; init; }
+    [Id(6)] public DateTimeOffset? ExpiresAt { get; init; }
+}
+
+[GenerateSerializer, Alias("coupon-hold-result"), Immutable]
+public sealed record CouponHoldResult
+{
+    [Id(0)] public CouponView? Coupon { get; init; }
+    [Id(1)] public Rejection? Rejection { get; init; }
+}
+
+/// <summary>
+/// One coupon code: its campaign, dealer binding, expiry and uses. Coupons are rows in PostgreSQL and
+/// grains only while in use, so a million issued codes cost no memory until they are redeemed.
+/// Uses are an escrow cap (see <see cref="ICapGrain"/>) whose limit is the coupon's own max uses.
+/// </summary>
+[Alias("coupon")]
+public interface ICouponGrain : IGrainWithStringKey
+{
+    /// <summary>The coupon, or null when no such code exists.</summary>
+    [Alias("get")]
+    Task<CouponView?> GetAsync();
+
+    /// <summary>
+    /// Checks the coupon for this dealer (existence, dealer binding, expiry) and holds one use.
+    /// </summary>
+    [Alias("hold")]
+    Task<CouponHoldResult> TryHoldAsync(string redemptionId, string dealerId);
+
+    [Alias("confirm")]
+    Task ConfirmAsync(string redemptionId);
+
+    [Alias("release")]
+    Task ReleaseAsync(string redemptionId);
+
+    [Alias("restore")]
+    Task RestoreAsync(string redemptionId, long amount);
+}

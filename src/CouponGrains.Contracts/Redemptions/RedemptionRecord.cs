@@ -1,0 +1,93 @@
+namespace CouponGrains.Contracts.Redemptions;
+
+public static class RedemptionStatuses
+{
+    public const string Committed = "committed";
+    public const string Reversed = "reversed";
+    public const string PartiallyReversed = "partially_reversed";
+}
+
+/// <summary>A committed redemption as stored in the ledger and returned by the API.</summary>
+[GenerateSerializer, Alias("redemption-record"), Immutable]
+public sealed record RedemptionRecord
+{
+    [Id(0)] public required string Id { get; init; }
+    [Id(1)] public required string Code { get; init; }
+    [Id(2)] public required string CampaignId { get; init; }
+    [Id(3)] public required string DealerId { get; init; }
+    [Id(4)] public string? BranchId { get; init; }
+    [Id(5)] public string? OrderId { get; init; }
+    [Id(6)] public string? CustomerId { get; init; }
+    [Id(7)] public long Discount { get; init; }
+    [Id(8)] public required string Currency { get; init; }
+    [Id(9)] public required string Status { get; init; }
+    [Id(10)] public DateTimeOffset RedeemedAt { get; init; }
+    [Id(11)] public string? InvoiceNumber { get; init; }
+    [Id(12)] public DateOnly? InvoiceDate { get; init; }
+    [Id(13)] public string? DeliveryProofRef { get; init; }
+    [Id(14)] public DateTimeOffset? ReversedAt { get; init; }
+    [Id(15)] public string? ReversalReason { get; init; }
+    [Id(16)] public long ReversedDiscount { get; init; }
+}
+
+public enum RedeemStatus
+{
+    /// <summary>Committed now by this request.</summary>
+    Created,
+    /// <summary>The same idempotency key and body were committed before; the original is returned.</summary>
+    Replayed,
+    /// <summary>A rule or cap refused it; nothing is held.</summary>
+    Rejected,
+    /// <summary>The key was used before with a different body.</summary>
+    KeyReused,
+    /// <summary>The ledger could not confirm the commit; retry with the same key resolves it.</summary>
+    Unavailable,
+}
+
+/// <summary>The answer to a redemption attempt: exactly one of Redemption or Rejection is set (or neither).</summary>
+[GenerateSerializer, Alias("redeem-result"), Immutable]
+public sealed record RedeemResult
+{
+    [Id(0)] public RedeemStatus Status { get; init; }
+    [Id(1)] public RedemptionRecord? Redemption { get; init; }
+    [Id(2)] public Rejection? Rejection { get; init; }
+
+    public static RedeemResult Rejected(RejectionCode code, string message) =>
+        new() { Status = RedeemStatus.Rejected, Rejection = new Rejection(code, message) };
+}
+
+/// <summary>The answer to a dry-run validation: every failing reason, not just the first.</summary>
+[GenerateSerializer, Alias("validation-result"), Immutable]
+public sealed record ValidationResult
+{
+    [Id(0)] public bool Valid { get; init; }
+    [Id(1)] public long Discount { get; init; }
+    [Id(2)] public string? Currency { get; init; }
+    [Id(3)] public Rejection[] Reasons { get; init; } = [];
+    [Id(4)] public string? CampaignId { get; init; }
+}
+
+public enum ChangeStatus
+{
+    Done,
+    NotFound,
+    Conflict,
+}
+
+/// <summary>The result of a change to an existing redemption (reversal, invoice mapping).</summary>
+[GenerateSerializer, Alias("redemption-change"), Immutable]
+public sealed record RedemptionChange
+{
+    [Id(0)] public ChangeStatus Status { get; init; }
+    [Id(1)] public RedemptionRecord? Redemption { get; init; }
+    [Id(2)] public string? Code { get; init; }
+    [Id(3)] public string? Message { get; init; }
+}
+
+[GenerateSerializer, Alias("invoice-mapping"), Immutable]
+public sealed record InvoiceMapping
+{
+    [Id(0)] public required string InvoiceNumber { get; init; }
+    [Id(1)] public required DateOnly InvoiceDate { get; init; }
+    [Id(2)] public string? DeliveryProofRef { get; init; }
+}

@@ -1,0 +1,60 @@
+namespace CouponGrains.Contracts.Redemptions;
+
+/// <summary>Why a coupon does not apply. Each maps to one stable snake_case code on the wire.</summary>
+public enum RejectionCode
+{
+    CouponNotFound,
+    CouponNotActive,
+    CampaignNotActive,
+    NotYetValid,
+    Expired,
+    NotEligible,
+    MinOrderValueNotMet,
+    DealerMismatch,
+    CouponUsesExhausted,
+    CampaignBudgetExhausted,
+    DealerCapReached,
+    BranchQuotaReached,
+    CustomerLimitReached,
+    MarginFloorBreached,
+    ApprovalRequired,
+    Blacklisted,
+    CurrencyMismatch,
+}
+
+[GenerateSerializer, Alias("rejection"), Immutable]
+public sealed record Rejection([property: Id(0)] RejectionCode Code, [property: Id(1)] string Message);
+
+public static class RejectionCodes
+{
+    public static string ToWire(this RejectionCode code) => code switch
+    {
+        RejectionCode.CouponNotFound => "coupon_not_found",
+        RejectionCode.CouponNotActive => "coupon_not_active",
+        RejectionCode.CampaignNotActive => "campaign_not_active",
+        RejectionCode.NotYetValid => "not_yet_valid",
+        RejectionCode.Expired => "expired",
+        RejectionCode.NotEligible => "not_eligible",
+        RejectionCode.MinOrderValueNotMet => "min_order_value_not_met",
+        RejectionCode.DealerMismatch => "dealer_mismatch",
+        RejectionCode.CouponUsesExhausted => "coupon_uses_exhausted",
+        RejectionCode.CampaignBudgetExhausted => "campaign_budget_exhausted",
+        RejectionCode.DealerCapReached => "dealer_cap_reached",
+        RejectionCode.BranchQuotaReached => "branch_quota_reached",
+        RejectionCode.CustomerLimitReached => "customer_limit_reached",
+        RejectionCode.MarginFloorBreached => "margin_floor_breached",
+        RejectionCode.ApprovalRequired => "approval_required",
+        RejectionCode.Blacklisted => "blacklisted",
+        RejectionCode.CurrencyMismatch => "currency_mismatch",
+        _ => throw new ArgumentOutOfRangeException(nameof(code), code, null),
+    };
+
+    /// <summary>The HTTP status the spec gives a rejection: 404 unknown, 409 exhausted cap, 422 ineligible.</summary>
+    public static int HttpStatus(this RejectionCode code) => code switch
+    {
+        RejectionCode.CouponNotFound => 404,
+        RejectionCode.CouponUsesExhausted or RejectionCode.CampaignBudgetExhausted or RejectionCode.DealerCapReached
+            or RejectionCode.BranchQuotaReached or RejectionCode.CustomerLimitReached => 409,
+        _ => 422,
+    };
+}

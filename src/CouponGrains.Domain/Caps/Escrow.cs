@@ -1,0 +1,133 @@
+namespace CouponGrains.Domain.Caps;
+
+/// <summary>
+/// The arithmetic of one cap: committed use plus holds (escrow) that are either confirmed or released.
+/// A hold is granted only when <c>used + held + amount ≤ limit</c>, so no interleaving of holds,
+/// confirms and releases can take the committed total past the limit. Not thread-safe: it lives
+/// inside a single-threaded grain.
+/// </summary>
+public sealed class Escrow
+{
+    private readonly Dictionary<string, Hold> _holds = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, DateTime> _restored = new(StringComparer.Ordinal);
+
+    /// <summary>Committed total (money in minor units, or a count).</summary>
+    public long Used { get; private set; }
+
+    /// <summary>Sum of pending holds.</summary>
+    public long Held { get; private set; }
+
+    /// <summary>Committed redemptions counted (for money caps; equal to Used for count caps).</summary>
+    public long Count { get; private set; }
+
+    public int PendingHolds => _holds.Count;
+
+    /// <summary>Sets the committed state derived from the ledger. Holds are kept.</summary>
+    public void Load(long used, long count, IEnumerable<string> recentlyRestored, DateTime now)
+    {
+        Used = used;
+        Count = count;
+        _restored.Clear();
+        foreach (var id in recentlyRestored)
+        {
+            _restored[id] = now;
+        }
+    }
+
+    public bool CanFit(long amount, long? limit) => limit is null || Used + Held + amount <= limit.Value;
+
+    /// <summary>Holds <paramref name="amount"/> for a redemption. Repeating a hold for the same id is a no-op.</summary>
+    public bool TryHold(string redemptionId, long amount, long? limit, DateTime deadline)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(amount);
+        if (_holds.ContainsKey(redemptionId))
+        {
+            return true;
+        }
+
+        if (!CanFit(amount, limit))
+        {
+            return false;
+        }
+
+        _holds[redemptionId] = new Hold(amount, deadline);
+        Held += amount;
+        return true;
+    }
+
+    /// <summary>Turns a hold into committed use. Unknown ids (already confirmed or released) are ignored.</summary>
+    public bool Confirm(string redemptionId)
+    {
+        if (!_holds.Remove(redemptionId, out var hold))
+        {
+            return false;
+        }
+
+        Held -= hold.Amount;
+        Used += hold.Amount;
+        Count++;
+        return true;
+    }
+
+    public bool Release(string redemptionId)
+    {
+        if (!_holds.Remove(redemptionId, out var hold))
+        {
+            return false;
+        }
+
+        Held -= hold.Amount;
+        return true;
+    }
+
+    /// <summary>
+    /// Gives back a reversed redemption's share, once per id. A still-pending hold for the id means the
+    /// redemption committed and was reversed before its confirm arrived: dropping the hold nets to zero.
+    /// </summary>
+    public bool Restore(string redemptionId, long amount, DateTime now)
+    {
+        if (Release(redemptionId) || _restored.ContainsKey(redemptionId))
+        {
+            return false;
+        }
+
+        _restored[redemptionId] = now;
+        Used -= amount;
+        Count--;
+        return true;
+    }
+
+    /// <summary>Holds whose deadline passed; their redemptions must be resolved against the ledger.</summary>
+    public List<string> ExpiredHolds(DateTime now)
+    {
+        var expired = new List<string>();
+        foreach (var (id, hold) in _holds)
+        {
+            if (hold.Deadline <= now)
+            {
+                expired.Add(id);
+            }
+        }
+
+        return expired;
+    }
+
+    /// <summary>Forgets restored ids older than <paramref name="horizon"/> (restores arrive within seconds).</summary>
+    public void ForgetRestoredBefore(DateTime horizon)
+    {
+        if (_restored.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var (id, at) in _restored)
+        {
+            if (at < horizon)
+            {
+                _restored.Remove(id);
+            }
+        }
+    }
+
+    private readonly record struct Hold(long Amount, DateTime Deadline);
+}

@@ -1,0 +1,89 @@
+using CouponGrains.Domain.Caps;
+using CouponGrains.Grains.Storage;
+
+namespace CouponGrains.Grains.Caps;
+
+/// <summary>
+/// Base of every grain that guards a cap with an <see cref="Escrow"/>: the committed total comes from
+/// the ledger at activation, holds live in memory and expire. An expired hold is resolved against the
+/// ledger (see <see cref="RedemptionLedger.ResolveAsync"/>): confirmed if its redemption committed,
+/// otherwise tombstoned and released, so a crashed coordinator never leaves a cap held forever.
+/// </summary>
+public abstract class EscrowGrain(RedemptionLedger ledger, TimeProvider time) : Grain
+{
+    /// <summary>How long a hold may wait for its redemption's commit before it is resolved.</summary>
+    public static readonly TimeSpan HoldTimeout = TimeSpan.FromSeconds(30);
+
+    private static readonly TimeSpan s_sweepEvery = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan s_restoreMemory = TimeSpan.FromMinutes(10);
+    private IGrainTimer? _sweeper;
+
+    protected Escrow Escrow { get; } = new();
+
+    protected RedemptionLedger Ledger { get; } = ledger;
+
+    protected TimeProvider Time { get; } = time;
+
+    protected DateTime UtcNow => Time.GetUtcNow().UtcDateTime;
+
+    /// <summary>Loads the committed totals of this cap from the ledger.</summary>
+    protected async Task LoadFromLedgerAsync(Func<Task<LedgerTotals>> load, bool countsAmount)
+    {
+        var totals = await load();
+        Escrow.Load(countsAmount ? totals.Amount : totals.Count, totals.Count, totals.RecentlyReversed, UtcNow);
+    }
+
+    protected bool TryHold(string redemptionId, long amount, long? limit)
+    {
+        if (!Escrow.TryHold(redemptionId, amount, limit, UtcNow + HoldTimeout))
+        {
+            return false;
+        }
+
+        // A pending hold is not in the ledger yet: this activation must outlive it, or a new one
+        // would load totals without it.
+        DelayDeactivation(HoldTimeout + HoldTimeout);
+        _sweeper ??= this.RegisterGrainTimer(SweepAsync, s_sweepEvery, s_sweepEvery);
+        return true;
+    }
+
+    public Task ConfirmAsync(string redemptionId)
+    {
+        Escrow.Confirm(redemptionId);
+        return Task.CompletedTask;
+    }
+
+    public Task ReleaseAsync(string redemptionId)
+    {
+        Escrow.Release(redemptionId);
+        return Task.CompletedTask;
+    }
+
+    public Task RestoreAsync(string redemptionId, long amount)
+    {
+        Escrow.Restore(redemptionId, amount, UtcNow);
+        return Task.CompletedTask;
+    }
+
+    private async Task SweepAsync(CancellationToken ct)
+    {
+        foreach (var id in Escrow.ExpiredHolds(UtcNow))
+        {
+            if (await Ledger.ResolveAsync(id))
+            {
+                Escrow.Confirm(id);
+            }
+            else
+            {
+                Escrow.Release(id);
+            }
+        }
+
+        Escrow.ForgetRestoredBefore(UtcNow - s_restoreMemory);
+        if (Escrow.PendingHolds == 0)
+        {
+            _sweeper?.Dispose();
+            _sweeper = null;
+        }
+    }
+}

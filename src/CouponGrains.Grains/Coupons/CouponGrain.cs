@@ -1,0 +1,88 @@
+using CouponGrains.Contracts.Coupons;
+using CouponGrains.Contracts.Redemptions;
+using CouponGrains.Grains.Caps;
+using CouponGrains.Grains.Storage;
+
+namespace CouponGrains.Grains.Coupons;
+
+/// <summary>
+/// One coupon code. Loads its row and its committed uses when activated; uses are an escrow cap
+/// whose limit is the coupon's max uses (null: unlimited, e.g. a public code capped by budget).
+/// </summary>
+[GrainType("coupon"), CollectionAgeLimit(Minutes = 10)]
+public sealed class CouponGrain(CouponStore coupons, RedemptionLedger ledger, TimeProvider time)
+    : EscrowGrain(ledger, time), ICouponGrain
+{
+    private CouponRow? _row;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken) => LoadAsync();
+
+    /// <summary>Loads the row and its uses; a missing code is looked up again next time, as it may be issued meanwhile.</summary>
+    private async Task LoadAsync()
+    {
+        if (_row is not null)
+        {
+            return;
+        }
+
+        var row = await coupons.FindAsync(this.GetPrimaryKeyString());
+        if (row is not null)
+        {
+            await LoadFromLedgerAsync(() => Ledger.TotalsAsync(CapScope.Coupon, row.Code), countsAmount: false);
+            _row = row;
+        }
+    }
+
+    public async Task<CouponView?> GetAsync()
+    {
+        await LoadAsync();
+        return _row is null ? null : View(_row);
+    }
+
+    public async Task<CouponHoldResult> TryHoldAsync(string redemptionId, string dealerId)
+    {
+        await LoadAsync();
+        return Hold(redemptionId, dealerId);
+    }
+
+    private CouponHoldResult Hold(string redemptionId, string dealerId)
+    {
+        if (_row is null)
+        {
+            return Reject(RejectionCode.CouponNotFound, "No such coupon code.");
+        }
+
+        if (_row.DealerId is not null && !string.Equals(_row.DealerId, dealerId, StringComparison.Ordinal))
+        {
+            return Reject(RejectionCode.DealerMismatch, "This coupon is bound to another dealer.");
+        }
+
+        if (_row.ExpiresAt is { } expires && Time.GetUtcNow() >= expires)
+        {
+            return Reject(RejectionCode.Expired, "This coupon has expired.");
+        }
+
+        if (!TryHold(redemptionId, 1, _row.MaxUses))
+        {
+            return Reject(RejectionCode.CouponUsesExhausted, "This coupon has no uses left.");
+        }
+
+        return new CouponHoldResult { Coupon = View(_row) };
+    }
+
+    private CouponView View(CouponRow row) => new()
+    {
+        Code = row.Code,
+        CampaignId = row.CampaignId,
+        DealerId = row.DealerId,
+        Uses = Escrow.Used,
+        MaxUses = row.MaxUses,
+        ExpiresAt = row.ExpiresAt,
+        Status = row.ExpiresAt is { } e && Time.GetUtcNow() >= e ? "expired"
+            : row.MaxUses is { } max && Escrow.Used >= max ? "exhausted"
+            : "active",
+    };
+
+    private static CouponHoldResult Reject(RejectionCode code, string message) =>
+        new() { Rejection = new Rejection(code, message) };
+}

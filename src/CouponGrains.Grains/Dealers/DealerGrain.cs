@@ -1,0 +1,29 @@
+using CouponGrains.Contracts;
+using CouponGrains.Contracts.Access;
+using CouponGrains.Contracts.Dealers;
+
+namespace CouponGrains.Grains.Dealers;
+
+[GenerateSerializer, Alias("dealer-state")]
+public sealed class DealerState
+{
+    [Id(0)] public DealerProfile? Profile { get; set; }
+    [Id(1)] public string? UpdatedBy { get; set; }
+}
+
+/// <summary>A dealer's profile, persisted with Orleans' ADO.NET grain storage.</summary>
+[GrainType("dealer")]
+public sealed class DealerGrain(
+    [PersistentState(StorageNames.DealerState, StorageNames.Grains)] IPersistentState<DealerState> state,
+    TimeProvider time) : Grain, IDealerGrain
+{
+    public async Task<DealerProfile> UpsertAsync(DealerProfile profile, Actor actor)
+    {
+        state.State.Profile = profile with { Id = this.GetPrimaryKeyString(), UpdatedAt = time.GetUtcNow() };
+        state.State.UpdatedBy = actor.KeyId;
+        await state.WriteStateAsync();
+        return state.State.Profile;
+    }
+
+    public Task<DealerProfile?> GetAsync() => Task.FromResult(state.State.Profile);
+}

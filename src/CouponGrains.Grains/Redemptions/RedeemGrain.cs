@@ -1,0 +1,206 @@
+using CouponGrains.Contracts;
+using CouponGrains.Contracts.Access;
+using CouponGrains.Contracts.Caps;
+using CouponGrains.Contracts.Campaigns;
+using CouponGrains.Contracts.Coupons;
+using CouponGrains.Contracts.Dealers;
+using CouponGrains.Contracts.Orders;
+using CouponGrains.Contracts.Redemptions;
+using CouponGrains.Grains.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace CouponGrains.Grains.Redemptions;
+
+/// <summary>
+/// Coordinates one redemption, keyed by dealer and idempotency key (non-reentrant, so concurrent
+/// duplicates queue behind the first). The path: hold the coupon's use, evaluate and hold the campaign
+/// budget, hold the dealer, branch and customer caps in parallel, append to the ledger (group-committed,
+/// the one durable step), then confirm the holds. Any refusal releases every hold taken. If the ledger
+/// outcome is unknown the holds stay and resolve against the ledger when they expire.
+/// </summary>
+[GrainType("redeem")]
+public sealed class RedeemGrain(RedemptionLedger ledger, IGrainFactory grains, TimeProvider time, ILogger<RedeemGrain> logger)
+    : Grain, IRedeemGrain
+{
+    /// <summary>How long an activation remembers its outcome for duplicates that arrive together.</summary>
+    private static readonly TimeSpan s_linger = TimeSpan.FromSeconds(3);
+
+    private (string RequestHash, RedeemResult Result)? _outcome;
+    private IGrainTimer? _expiry;
+
+    public async Task<RedeemResult> RedeemAsync(OrderContext order, string requestHash, Actor actor)
+    {
+        if (_outcome is { } known)
+        {
+            return string.Equals(known.RequestHash, requestHash, StringComparison.Ordinal)
+                ? known.Result with { Status = RedeemStatus.Replayed }
+                : new RedeemResult { Status = RedeemStatus.KeyReused };
+        }
+
+        var result = await RedeemOnceAsync(order, requestHash, actor);
+        if (result.Status is RedeemStatus.Created or RedeemStatus.Replayed)
+        {
+            _outcome = (requestHash, result);
+        }
+
+        // The ledger remembers every committed key; an activation need not. It lingers a moment for
+        // concurrent duplicates, then goes, which keeps memory flat at millions of keys.
+        _expiry ??= this.RegisterGrainTimer(static (grain, _) =>
+        {
+            grain.DeactivateOnIdle();
+            return Task.CompletedTask;
+        }, this, new GrainTimerCreationOptions(s_linger, Timeout.InfiniteTimeSpan));
+        return result;
+    }
+
+    private async Task<RedeemResult> RedeemOnceAsync(OrderContext order, string requestHash, Actor actor)
+    {
+        var parts = GrainKeys.Split(this.GetPrimaryKeyString());
+        var scope = parts[0];
+        var key = string.Join(GrainKeys.Separator, parts.Skip(1));
+        var redemptionId = "R-" + Guid.CreateVersion7().ToString("N");
+        var holds = new List<Func<Task>>(5);
+
+        var dealerTask = grains.GetGrain<IDealerGrain>(GrainKeys.Dealer(order.DealerId)).GetAsync();
+        var coupon = grains.GetGrain<ICouponGrain>(GrainKeys.Coupon(order.Code));
+        var couponHold = await coupon.TryHoldAsync(redemptionId, order.DealerId);
+        if (couponHold.Rejection is { } couponRejection)
+        {
+            return await RejectAsync(scope, key, requestHash, couponRejection, holds);
+        }
+
+        holds.Add(() => coupon.ReleaseAsync(redemptionId));
+        var campaignId = couponHold.Coupon!.CampaignId;
+        var campaign = grains.GetGrain<ICampaignGrain>(GrainKeys.Campaign(campaignId));
+        var campaignHold = await campaign.TryHoldAsync(redemptionId, order, await dealerTask);
+        if (!campaignHold.Held)
+        {
+            return await RejectAsync(scope, key, requestHash, campaignHold.Reasons[0], holds);
+        }
+
+        holds.Add(() => campaign.ReleaseAsync(redemptionId));
+        var caps = campaignHold.Caps;
+        if (MissingDimension(caps, order) is { } missing)
+        {
+            return await RejectAsync(scope, key, requestHash, missing, holds);
+        }
+
+        var capHolds = new List<(ICapGrain Grain, Task<HoldStatus> Hold, Rejection Refusal)>(3);
+        if (caps.PerDealerAmount is { } dealerCap)
+        {
+            var grain = grains.GetGrain<IDealerBudgetGrain>(GrainKeys.DealerBudget(campaignId, order.DealerId));
+            capHolds.Add((grain, grain.TryHoldAsync(redemptionId, campaignHold.Discount, dealerCap),
+                new Rejection(RejectionCode.DealerCapReached, "The dealer's cap for this campaign is reached.")));
+        }
+
+        if (caps.PerBranchRedemptions is { } branchCap)
+        {
+            var grain = grains.GetGrain<IBranchQuotaGrain>(GrainKeys.BranchQuota(campaignId, order.DealerId, order.BranchId!));
+            capHolds.Add((grain, grain.TryHoldAsync(redemptionId, 1, branchCap),
+                new Rejection(RejectionCode.BranchQuotaReached, "The branch's quota for this campaign is reached.")));
+        }
+
+        if (caps.PerCustomerRedemptions is { } customerCap)
+        {
+            var grain = grains.GetGrain<ICustomerLimitGrain>(GrainKeys.CustomerLimit(campaignId, order.Customer.Id!));
+            capHolds.Add((grain, grain.TryHoldAsync(redemptionId, 1, customerCap),
+                new Rejection(RejectionCode.CustomerLimitReached, "The customer's limit for this campaign is reached.")));
+        }
+
+        Rejection? refusal = null;
+        foreach (var (grain, hold, reason) in capHolds)
+        {
+            if (await hold == HoldStatus.Held)
+            {
+                holds.Add(() => grain.ReleaseAsync(redemptionId));
+            }
+            else
+            {
+                refusal ??= reason;
+            }
+        }
+
+        if (refusal is not null)
+        {
+            return await RejectAsync(scope, key, requestHash, refusal, holds);
+        }
+
+        var now = time.GetUtcNow();
+        var record = new RedemptionRecord
+        {
+            Id = redemptionId,
+            Code = order.Code,
+            CampaignId = campaignId,
+            DealerId = order.DealerId,
+            BranchId = order.BranchId,
+            OrderId = order.OrderId,
+            CustomerId = order.Customer.Id,
+            Discount = campaignHold.Discount,
+            Currency = campaignHold.Currency,
+            Status = RedemptionStatuses.Committed,
+            // PostgreSQL keeps microseconds: truncate so that a replay renders the same instant.
+            RedeemedAt = new DateTimeOffset(now.UtcTicks - now.UtcTicks % 10, TimeSpan.Zero),
+        };
+
+        AppendStatus appended;
+        try
+        {
+            appended = await ledger.AppendAsync(new LedgerEntry(record, scope, key, requestHash, actor.KeyId));
+        }
+        catch (Exception ex)
+        {
+            // Unknown outcome: keep the holds; they resolve against the ledger when they expire.
+            logger.LogWarning(ex, "Ledger append for redemption {RedemptionId} failed; holds resolve on expiry", redemptionId);
+            return new RedeemResult { Status = RedeemStatus.Unavailable };
+        }
+
+        switch (appended)
+        {
+            case AppendStatus.Committed:
+                var confirms = new List<Task>(5) { coupon.ConfirmAsync(redemptionId), campaign.ConfirmAsync(redemptionId) };
+                confirms.AddRange(capHolds.Select(h => h.Grain.ConfirmAsync(redemptionId)));
+                await Task.WhenAll(confirms);
+                logger.LogDebug("Redemption {RedemptionId} committed for {Discount} on {CampaignId}", redemptionId, record.Discount, campaignId);
+                return new RedeemResult { Status = RedeemStatus.Created, Redemption = record };
+            case AppendStatus.KeyTaken:
+                await Task.WhenAll(holds.Select(release => release()));
+                return await ExistingAsync(scope, key, requestHash)
+                       ?? new RedeemResult { Status = RedeemStatus.Unavailable };
+            default:
+                await Task.WhenAll(holds.Select(release => release()));
+                return new RedeemResult { Status = RedeemStatus.Unavailable };
+        }
+    }
+
+    private async Task<RedeemResult> RejectAsync(string scope, string key, string requestHash, Rejection rejection,
+        List<Func<Task>> holds)
+    {
+        await Task.WhenAll(holds.Select(release => release()));
+
+        // A refusal may only be our own earlier success seen from the caps (a single-use code used by
+        // this very key before a crash): the ledger decides.
+        return await ExistingAsync(scope, key, requestHash)
+               ?? new RedeemResult { Status = RedeemStatus.Rejected, Rejection = rejection };
+    }
+
+    private async Task<RedeemResult?> ExistingAsync(string scope, string key, string requestHash)
+    {
+        var existing = await ledger.FindByKeyAsync(scope, key);
+        if (existing is null)
+        {
+            return null;
+        }
+
+        return string.Equals(existing.RequestHash, requestHash, StringComparison.Ordinal)
+            ? new RedeemResult { Status = RedeemStatus.Replayed, Redemption = existing.Record }
+            : new RedeemResult { Status = RedeemStatus.KeyReused };
+    }
+
+    /// <summary>A per-branch or per-customer cap cannot be enforced on an order that doesn't name one.</summary>
+    private static Rejection? MissingDimension(CapsDefinition caps, OrderContext order) =>
+        caps.PerBranchRedemptions is not null && order.BranchId is null
+            ? new Rejection(RejectionCode.NotEligible, "The campaign limits redemptions per branch: the order must name its branch.")
+            : caps.PerCustomerRedemptions is not null && order.Customer.Id is null
+                ? new Rejection(RejectionCode.NotEligible, "The campaign limits redemptions per customer: the order must name its customer.")
+                : null;
+}

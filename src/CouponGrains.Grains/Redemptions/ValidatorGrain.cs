@@ -1,0 +1,85 @@
+using CouponGrains.Contracts;
+using CouponGrains.Contracts.Caps;
+using CouponGrains.Contracts.Campaigns;
+using CouponGrains.Contracts.Coupons;
+using CouponGrains.Contracts.Dealers;
+using CouponGrains.Contracts.Orders;
+using CouponGrains.Contracts.Redemptions;
+using Orleans.Concurrency;
+
+namespace CouponGrains.Grains.Redemptions;
+
+/// <summary>
+/// The dry run of a redemption: the same rules and the live caps, every failing reason collected,
+/// nothing held. Stateless, so validations scale across workers and never queue behind redemptions
+/// other than for the brief in-memory reads of the cap grains.
+/// </summary>
+[GrainType("validator"), StatelessWorker]
+public sealed class ValidatorGrain(IGrainFactory grains, TimeProvider time) : Grain, IValidatorGrain
+{
+    public async Task<ValidationResult> ValidateAsync(OrderContext order)
+    {
+        var dealerTask = grains.GetGrain<IDealerGrain>(GrainKeys.Dealer(order.DealerId)).GetAsync();
+        var coupon = await grains.GetGrain<ICouponGrain>(GrainKeys.Coupon(order.Code)).GetAsync();
+        if (coupon is null)
+        {
+            return new ValidationResult { Reasons = [new Rejection(RejectionCode.CouponNotFound, "No such coupon code.")] };
+        }
+
+        var reasons = new List<Rejection>();
+        if (coupon.DealerId is not null && coupon.DealerId != order.DealerId)
+        {
+            reasons.Add(new Rejection(RejectionCode.DealerMismatch, "This coupon is bound to another dealer."));
+        }
+
+        if (coupon.ExpiresAt is { } expires && time.GetUtcNow() >= expires)
+        {
+            reasons.Add(new Rejection(RejectionCode.Expired, "This coupon has expired."));
+        }
+
+        if (coupon.MaxUses is { } max && coupon.Uses >= max)
+        {
+            reasons.Add(new Rejection(RejectionCode.CouponUsesExhausted, "This coupon has no uses left."));
+        }
+
+        var campaignId = coupon.CampaignId;
+        var evaluation = await grains.GetGrain<ICampaignGrain>(GrainKeys.Campaign(campaignId)).EvaluateAsync(order, await dealerTask);
+        reasons.AddRange(evaluation.Reasons);
+        var caps = evaluation.Caps;
+        if (caps.PerDealerAmount is { } dealerCap)
+        {
+            var usage = await grains.GetGrain<IDealerBudgetGrain>(GrainKeys.DealerBudget(campaignId, order.DealerId)).GetUsageAsync();
+            if (usage.Used + usage.Held + evaluation.Discount > dealerCap)
+            {
+                reasons.Add(new Rejection(RejectionCode.DealerCapReached, "The dealer's cap for this campaign is reached."));
+            }
+        }
+
+        if (caps.PerBranchRedemptions is { } branchCap && order.BranchId is { } branch)
+        {
+            var usage = await grains.GetGrain<IBranchQuotaGrain>(GrainKeys.BranchQuota(campaignId, order.DealerId, branch)).GetUsageAsync();
+            if (usage.Used + usage.Held + 1 > branchCap)
+            {
+                reasons.Add(new Rejection(RejectionCode.BranchQuotaReached, "The branch's quota for this campaign is reached."));
+            }
+        }
+
+        if (caps.PerCustomerRedemptions is { } customerCap && order.Customer.Id is { } customer)
+        {
+            var usage = await grains.GetGrain<ICustomerLimitGrain>(GrainKeys.CustomerLimit(campaignId, customer)).GetUsageAsync();
+            if (usage.Used + usage.Held + 1 > customerCap)
+            {
+                reasons.Add(new Rejection(RejectionCode.CustomerLimitReached, "The customer's limit for this campaign is reached."));
+            }
+        }
+
+        return new ValidationResult
+        {
+            Valid = reasons.Count == 0,
+            Discount = reasons.Count == 0 ? evaluation.Discount : 0,
+            Currency = evaluation.Currency,
+            Reasons = reasons.ToArray(),
+            CampaignId = campaignId,
+        };
+    }
+}

@@ -1,0 +1,362 @@
+using System.Threading.Channels;
+using CouponGrains.Contracts.Redemptions;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace CouponGrains.Grains.Storage;
+
+/// <summary>A redemption to append, with the idempotency key it answers.</summary>
+public sealed record LedgerEntry(RedemptionRecord Record, string IdempotencyScope, string IdempotencyKey,
+    string RequestHash, string ActorKeyId);
+
+public enum AppendStatus
+{
+    Committed,
+    /// <summary>Another redemption already holds this idempotency key.</summary>
+    KeyTaken,
+    /// <summary>A hold outlived this attempt and its id was tombstoned; the attempt did not commit.</summary>
+    Aborted,
+}
+
+/// <summary>A committed redemption together with the request hash its key was first used with.</summary>
+public sealed record StoredRedemption(RedemptionRecord Record, string? RequestHash);
+
+/// <summary>Counter totals of one cap, as derived from the ledger.</summary>
+public sealed record LedgerTotals(long Amount, long Count, IReadOnlyCollection<string> RecentlyReversed);
+
+/// <summary>
+/// The redemption ledger in PostgreSQL. Appends are group-committed: concurrent redemptions queue
+/// here and a few writer loops insert them many rows per statement, so the commit cost is shared.
+/// A task completes only after its row's transaction committed, which is what makes a 2xx durable.
+/// </summary>
+public sealed class RedemptionLedger : IAsyncDisposable
+{
+    public const int MaxBatch = 512;
+    public const int Writers = 4;
+    private static readonly TimeSpan s_reversalMemory = TimeSpan.FromMinutes(10);
+
+    private readonly NpgsqlDataSource _db;
+    private readonly ILogger<RedemptionLedger> _logger;
+    private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = false });
+    private readonly Task[] _writers;
+    private long _batches;
+    private long _rows;
+
+    public RedemptionLedger(Database database, ILogger<RedemptionLedger> logger)
+    {
+        _db = database.DataSource;
+        _logger = logger;
+        _writers = Enumerable.Range(0, Writers).Select(_ => Task.Run(WriteLoopAsync)).ToArray();
+    }
+
+    /// <summary>Batches written and rows in them, for metrics.</summary>
+    public (long Batches, long Rows) Stats => (Interlocked.Read(ref _batches), Interlocked.Read(ref _rows));
+
+    public Task<AppendStatus> AppendAsync(LedgerEntry entry)
+    {
+        var pending = new Pending(entry, new TaskCompletionSource<AppendStatus>(TaskCreationOptions.RunContinuationsAsynchronously));
+        if (!_queue.Writer.TryWrite(pending))
+        {
+            throw new InvalidOperationException("The ledger is shutting down.");
+        }
+
+        return pending.Done.Task;
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        var batch = new List<Pending>(MaxBatch);
+        var reader = _queue.Reader;
+        while (await reader.WaitToReadAsync())
+        {
+            batch.Clear();
+            while (batch.Count < MaxBatch && reader.TryRead(out var item))
+            {
+                batch.Add(item);
+            }
+
+            if (batch.Count == 0)
+            {
+                continue;
+            }
+
+            try
+            {
+                var outcomes = await InsertBatchAsync(batch);
+                Interlocked.Increment(ref _batches);
+                Interlocked.Add(ref _rows, batch.Count);
+                for (var i = 0; i < batch.Count; i++)
+                {
+                    batch[i].Done.TrySetResult(outcomes[i]);
+                }
+            }
+            catch (Exception ex)
+            {
+                // The outcome is unknown (the commit may or may not have landed): callers keep their
+                // holds, which then resolve against the ledger when they expire.
+                _logger.LogError(ex, "Ledger batch of {Count} redemptions failed", batch.Count);
+                foreach (var item in batch)
+                {
+                    item.Done.TrySetException(ex);
+                }
+            }
+        }
+    }
+
+    private async Task<AppendStatus[]> InsertBatchAsync(List<Pending> batch)
+    {
+        var n = batch.Count;
+        var ids = new string[n];
+        var scopes = new string[n];
+        var keys = new string[n];
+        var hashes = new string[n];
+        var codes = new string[n];
+        var campaigns = new string[n];
+        var dealers = new string[n];
+        var branches = new string?[n];
+        var customers = new string?[n];
+        var orders = new string?[n];
+        var discounts = new long[n];
+        var currencies = new string[n];
+        var times = new DateTime[n];
+        var actors = new string[n];
+        for (var i = 0; i < n; i++)
+        {
+            var e = batch[i].Entry;
+            var r = e.Record;
+            ids[i] = r.Id;
+            scopes[i] = e.IdempotencyScope;
+            keys[i] = e.IdempotencyKey;
+            hashes[i] = e.RequestHash;
+            codes[i] = r.Code;
+            campaigns[i] = r.CampaignId;
+            dealers[i] = r.DealerId;
+            branches[i] = r.BranchId;
+            customers[i] = r.CustomerId;
+            orders[i] = r.OrderId;
+            discounts[i] = r.Discount;
+            currencies[i] = r.Currency;
+            times[i] = r.RedeemedAt.UtcDateTime;
+            actors[i] = e.ActorKeyId;
+        }
+
+        await using var connection = await _db.OpenConnectionAsync();
+        await using var command = new NpgsqlCommand(
+            """
+            INSERT INTO redemptions (id, idem_scope, idem_key, request_hash, code, campaign_id, dealer_id, branch_id,
+                                     customer_id, order_id, discount, currency, redeemed_at, actor_key_id, status)
+            SELECT u.*, 'committed'
+            FROM unnest(@ids, @scopes, @keys, @hashes, @codes, @campaigns, @dealers, @branches,
+                        @customers, @orders, @discounts, @currencies, @times, @actors) AS u
+            ON CONFLICT DO NOTHING
+            RETURNING id
+            """, connection);
+        Add(command, "ids", ids);
+        Add(command, "scopes", scopes);
+        Add(command, "keys", keys);
+        Add(command, "hashes", hashes);
+        Add(command, "codes", codes);
+        Add(command, "campaigns", campaigns);
+        Add(command, "dealers", dealers);
+        Add(command, "branches", branches);
+        Add(command, "customers", customers);
+        Add(command, "orders", orders);
+        command.Parameters.Add(new NpgsqlParameter<long[]>("discounts", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = discounts });
+        command.Parameters.Add(new NpgsqlParameter<DateTime[]>("times", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { TypedValue = times });
+        Add(command, "currencies", currencies);
+        Add(command, "actors", actors);
+
+        var inserted = new HashSet<string>(StringComparer.Ordinal);
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                inserted.Add(reader.GetString(0));
+            }
+        }
+
+        var outcomes = new AppendStatus[n];
+        List<string>? missing = null;
+        for (var i = 0; i < n; i++)
+        {
+            if (inserted.Contains(ids[i]))
+            {
+                outcomes[i] = AppendStatus.Committed;
+            }
+            else
+            {
+                (missing ??= []).Add(ids[i]);
+            }
+        }
+
+        if (missing is not null)
+        {
+            // Either a tombstone took the id, or another row already holds the idempotency key.
+            var tombstoned = new HashSet<string>(StringComparer.Ordinal);
+            await using var check = new NpgsqlCommand("SELECT id FROM redemptions WHERE id = ANY(@ids)", connection);
+            Add(check, "ids", missing.ToArray());
+            await using var reader = await check.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                tombstoned.Add(reader.GetString(0));
+            }
+
+            for (var i = 0; i < n; i++)
+            {
+                if (!inserted.Contains(ids[i]))
+                {
+                    outcomes[i] = tombstoned.Contains(ids[i]) ? AppendStatus.Aborted : AppendStatus.KeyTaken;
+                }
+            }
+        }
+
+        return outcomes;
+    }
+
+    private static void Add(NpgsqlCommand command, string name, string?[] values) =>
+        command.Parameters.Add(new NpgsqlParameter<string?[]>(name, NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = values });
+
+    private const string Columns =
+        "id, code, campaign_id, dealer_id, branch_id, order_id, customer_id, discount, currency, status, redeemed_at, " +
+        "invoice_number, invoice_date, delivery_proof_ref, reversed_at, reversal_reason, reversed_discount, request_hash";
+
+    public async Task<StoredRedemption?> FindByKeyAsync(string scope, string key)
+    {
+        await using var command = _db.CreateCommand(
+            $"SELECT {Columns} FROM redemptions WHERE idem_scope = @s AND idem_key = @k AND status <> 'aborted'");
+        command.Parameters.AddWithValue("s", scope);
+        command.Parameters.AddWithValue("k", key);
+        return await ReadOneAsync(command);
+    }
+
+    public async Task<StoredRedemption?> FindByIdAsync(string id)
+    {
+        await using var command = _db.CreateCommand($"SELECT {Columns} FROM redemptions WHERE id = @id AND status <> 'aborted'");
+        command.Parameters.AddWithValue("id", id);
+        return await ReadOneAsync(command);
+    }
+
+    /// <summary>Marks a committed redemption reversed. Null when it was not committed (already reversed or unknown).</summary>
+    public async Task<RedemptionRecord?> ReverseAsync(string id, string reason)
+    {
+        await using var command = _db.CreateCommand(
+            $"""
+            UPDATE redemptions SET status = 'reversed', reversed_discount = discount, reversed_at = now(), reversal_reason = @reason
+            WHERE id = @id AND status = 'committed'
+            RETURNING {Columns}
+            """);
+        command.Parameters.AddWithValue("id", id);
+        command.Parameters.AddWithValue("reason", reason);
+        return (await ReadOneAsync(command))?.Record;
+    }
+
+    /// <summary>Maps a redemption to its invoice. Null when the redemption is not committed or already mapped elsewhere.</summary>
+    public async Task<RedemptionRecord?> MapInvoiceAsync(string id, InvoiceMapping invoice)
+    {
+        await using var command = _db.CreateCommand(
+            $"""
+            UPDATE redemptions SET invoice_number = @n, invoice_date = @d, delivery_proof_ref = COALESCE(@p, delivery_proof_ref)
+            WHERE id = @id AND status = 'committed' AND (invoice_number IS NULL OR invoice_number = @n)
+            RETURNING {Columns}
+            """);
+        command.Parameters.AddWithValue("id", id);
+        command.Parameters.AddWithValue("n", invoice.InvoiceNumber);
+        command.Parameters.AddWithValue("d", invoice.InvoiceDate);
+        command.Parameters.Add(new NpgsqlParameter<string?>("p", NpgsqlDbType.Text) { TypedValue = invoice.DeliveryProofRef });
+        return (await ReadOneAsync(command))?.Record;
+    }
+
+    /// <summary>
+    /// Decides the fate of a redemption whose hold expired: if it is not in the ledger, a tombstone is
+    /// written so that it can never commit later. Returns true when the redemption did commit.
+    /// </summary>
+    public async Task<bool> ResolveAsync(string id)
+    {
+        await using var command = _db.CreateCommand(
+            """
+            WITH tomb AS (
+                INSERT INTO redemptions (id, status) VALUES (@id, 'aborted') ON CONFLICT (id) DO NOTHING RETURNING id)
+            SELECT status FROM redemptions WHERE id = @id AND NOT EXISTS (SELECT 1 FROM tomb)
+            """);
+        command.Parameters.AddWithValue("id", id);
+        var status = (string?)await command.ExecuteScalarAsync();
+        return status is RedemptionStatuses.Committed or RedemptionStatuses.Reversed;
+    }
+
+    /// <summary>The committed amount and count of one cap, and the ids it has given back recently.</summary>
+    public async Task<LedgerTotals> TotalsAsync(CapScope scope, string campaignOrCode, string? dimension = null, string? branch = null)
+    {
+        var filter = scope switch
+        {
+            CapScope.Campaign => "campaign_id = @a",
+            CapScope.Dealer => "campaign_id = @a AND dealer_id = @b",
+            CapScope.Branch => "campaign_id = @a AND dealer_id = @b AND branch_id = @c",
+            CapScope.Customer => "campaign_id = @a AND customer_id = @b",
+            CapScope.Coupon => "code = @a",
+            _ => throw new ArgumentOutOfRangeException(nameof(scope)),
+        };
+        await using var command = _db.CreateCommand(
+            $"""
+            SELECT COALESCE(sum(discount - reversed_discount), 0)::bigint,
+                   count(*) FILTER (WHERE status = 'committed'),
+                   COALESCE(array_agg(id) FILTER (WHERE status = 'reversed' AND reversed_at > now() - @memory), '{"{}"}')
+            FROM redemptions WHERE {filter} AND status <> 'aborted'
+            """);
+        command.Parameters.AddWithValue("a", campaignOrCode);
+        command.Parameters.AddWithValue("b", (object?)dimension ?? DBNull.Value);
+        command.Parameters.AddWithValue("c", (object?)branch ?? DBNull.Value);
+        command.Parameters.AddWithValue("memory", s_reversalMemory);
+        await using var reader = await command.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        return new LedgerTotals(reader.GetInt64(0), reader.GetInt64(1), reader.GetFieldValue<string[]>(2));
+    }
+
+    private static async Task<StoredRedemption?> ReadOneAsync(NpgsqlCommand command)
+    {
+        await using var reader = await command.ExecuteReaderAsync();
+        if (!await reader.ReadAsync())
+        {
+            return null;
+        }
+
+        var record = new RedemptionRecord
+        {
+            Id = reader.GetString(0),
+            Code = reader.GetString(1),
+            CampaignId = reader.GetString(2),
+            DealerId = reader.GetString(3),
+            BranchId = reader.IsDBNull(4) ? null : reader.GetString(4),
+            OrderId = reader.IsDBNull(5) ? null : reader.GetString(5),
+            CustomerId = reader.IsDBNull(6) ? null : reader.GetString(6),
+            Discount = reader.GetInt64(7),
+            Currency = reader.GetString(8),
+            Status = reader.GetString(9),
+            RedeemedAt = new DateTimeOffset(reader.GetFieldValue<DateTime>(10), TimeSpan.Zero),
+            InvoiceNumber = reader.IsDBNull(11) ? null : reader.GetString(11),
+            InvoiceDate = reader.IsDBNull(12) ? null : reader.GetFieldValue<DateOnly>(12),
+            DeliveryProofRef = reader.IsDBNull(13) ? null : reader.GetString(13),
+            ReversedAt = reader.IsDBNull(14) ? null : new DateTimeOffset(reader.GetFieldValue<DateTime>(14), TimeSpan.Zero),
+            ReversalReason = reader.IsDBNull(15) ? null : reader.GetString(15),
+            ReversedDiscount = reader.GetInt64(16),
+        };
+        return new StoredRedemption(record, reader.IsDBNull(17) ? null : reader.GetString(17));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await Task.WhenAll(_writers);
+    }
+
+    private sealed record Pending(LedgerEntry Entry, TaskCompletionSource<AppendStatus> Done);
+}
+
+public enum CapScope
+{
+    Campaign,
+    Dealer,
+    Branch,
+    Customer,
+    Coupon,
+}

@@ -1,0 +1,143 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using CouponGrains.IntegrationTests.Infrastructure;
+
+namespace CouponGrains.IntegrationTests.Api;
+
+/// <summary>Every cap holds exactly under concurrent redemptions through the HTTP API.</summary>
+[Collection(ApiCollection.Name)]
+public sealed class CapConcurrencyTests(ApiFixture api)
+{
+    private const long Discount = 1000;
+
+    private static async Task<HttpResponseMessage[]> FireAsync(HttpClient client, int count, Func<int, object> order)
+    {
+        using var start = new SemaphoreSlim(0);
+        var tasks = Enumerable.Range(0, count).Select(async i =>
+        {
+            await start.WaitAsync();
+            return await client.SendAsync(ApiFixture.Redeem(order(i)));
+        }).ToArray();
+        start.Release(count);
+        return await Task.WhenAll(tasks);
+    }
+
+    private async Task<(long Sum, long Count)> LedgerAsync(string campaignId)
+    {
+        var sum = await TestPostgres.ScalarAsync<long>(api.ConnectionString,
+            "SELECT COALESCE(sum(discount - reversed_discount), 0)::bigint FROM redemptions WHERE campaign_id = @c AND status <> 'aborted'",
+            ("c", campaignId));
+        var count = await TestPostgres.ScalarAsync<long>(api.ConnectionString,
+            "SELECT count(*) FROM redemptions WHERE campaign_id = @c AND status = 'committed'", ("c", campaignId));
+        return (sum, count);
+    }
+
+    private static async Task AssertOutcomeAsync(HttpResponseMessage[] responses, int expectedOk, string expectedRejection)
+    {
+        Assert.Equal(expectedOk, responses.Count(r => r.StatusCode == HttpStatusCode.Created));
+        var rejected = responses.Where(r => r.StatusCode != HttpStatusCode.Created).ToArray();
+        Assert.All(rejected, r => Assert.Equal(HttpStatusCode.Conflict, r.StatusCode));
+        foreach (var r in rejected)
+        {
+            Assert.Equal(expectedRejection, await ApiFixture.CodeOf(r));
+        }
+    }
+
+    [Fact]
+    public async Task ExactlyTheBudgetsWorthSucceedsOutOf500ConcurrentRedemptions()
+    {
+        await api.PutDealerAsync("D-BUDGET");
+        var campaign = await api.CreateActiveCampaignAsync(budget: 137 * Discount);
+        var code = await api.NamedCodeAsync(campaign);
+
+        var responses = await FireAsync(api.Admin, 500, i => ApiFixture.Order(code, "D-BUDGET", customerId: $"C-{i}"));
+
+        await AssertOutcomeAsync(responses, 137, "campaign_budget_exhausted");
+        var view = await api.CampaignAsync(campaign);
+        Assert.Equal(137 * Discount, view["budget"]!["spent"]!.GetValue<long>());
+        Assert.Equal(0, view["budget"]!["remaining"]!.GetValue<long>());
+        Assert.Equal(0, view["budget"]!["reserved"]!.GetValue<long>());
+        Assert.Equal(137, view["redemptionCount"]!.GetValue<long>());
+        Assert.Equal((137 * Discount, 137L), await LedgerAsync(campaign));
+    }
+
+    [Fact]
+    public async Task ADealersCapIsNeverPassedUnderConcurrency()
+    {
+        await api.PutDealerAsync("D-CAP-A");
+        await api.PutDealerAsync("D-CAP-B");
+        var campaign = await api.CreateActiveCampaignAsync(caps: new { perDealerAmount = 7 * Discount });
+        var code = await api.NamedCodeAsync(campaign);
+
+        var responses = await FireAsync(api.Admin, 200, i => ApiFixture.Order(code, "D-CAP-A"));
+        await AssertOutcomeAsync(responses, 7, "dealer_cap_reached");
+
+        // Another dealer still has its whole cap.
+        var other = await api.Admin.SendAsync(ApiFixture.Redeem(ApiFixture.Order(code, "D-CAP-B")));
+        Assert.Equal(HttpStatusCode.Created, other.StatusCode);
+        Assert.Equal((8 * Discount, 8L), await LedgerAsync(campaign));
+    }
+
+    [Fact]
+    public async Task ABranchQuotaIsNeverPassedUnderConcurrency()
+    {
+        await api.PutDealerAsync("D-BRANCH", branches: ["D-BRANCH-1"]);
+        var campaign = await api.CreateActiveCampaignAsync(caps: new { perBranchRedemptions = 11 });
+        var code = await api.NamedCodeAsync(campaign);
+
+        var responses = await FireAsync(api.Admin, 200, i => ApiFixture.Order(code, "D-BRANCH", branchId: "D-BRANCH-1"));
+
+        await AssertOutcomeAsync(responses, 11, "branch_quota_reached");
+        Assert.Equal(11L, (await LedgerAsync(campaign)).Count);
+    }
+
+    [Fact]
+    public async Task ACustomerLimitIsNeverPassedUnderConcurrency()
+    {
+        await api.PutDealerAsync("D-CUST");
+        var campaign = await api.CreateActiveCampaignAsync(caps: new { perCustomerRedemptions = 3 });
+        var code = await api.NamedCodeAsync(campaign);
+
+        var responses = await FireAsync(api.Admin, 150, i => ApiFixture.Order(code, "D-CUST", customerId: "C-SAME"));
+
+        await AssertOutcomeAsync(responses, 3, "customer_limit_reached");
+        Assert.Equal(3L, (await LedgerAsync(campaign)).Count);
+    }
+
+    [Fact]
+    public async Task ASingleUseCodeRacedBy100CallersSucceedsOnce()
+    {
+        await api.PutDealerAsync("D-SINGLE");
+        var campaign = await api.CreateActiveCampaignAsync();
+        var issued = await api.Admin.PostAsJsonAsync($"/api/v1/campaigns/{campaign}/coupons", new { count = 1 });
+        var code = (await issued.Content.ReadFromJsonAsync<JsonObject>())!["codes"]![0]!.GetValue<string>();
+
+        var responses = await FireAsync(api.Admin, 100, i => ApiFixture.Order(code, "D-SINGLE"));
+
+        await AssertOutcomeAsync(responses, 1, "coupon_uses_exhausted");
+        var coupon = await api.Admin.GetFromJsonAsync<JsonObject>($"/api/v1/coupons/{code}");
+        Assert.Equal(1, coupon!["uses"]!.GetValue<long>());
+        Assert.Equal("exhausted", coupon["status"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task EveryCapTogetherHoldsAndRefusalsLeaveNothingHeld()
+    {
+        await api.PutDealerAsync("D-ALL", branches: ["D-ALL-1"]);
+        var campaign = await api.CreateActiveCampaignAsync(
+            budget: 50 * Discount, caps: new { perDealerAmount = 20 * Discount, perBranchRedemptions = 15, perCustomerRedemptions = 4 });
+        var code = await api.NamedCodeAsync(campaign);
+
+        var responses = await FireAsync(api.Admin, 300, i => ApiFixture.Order(code, "D-ALL", branchId: "D-ALL-1", customerId: $"C-{i % 5}"));
+
+        // Five customers × 4 = 20 by customer, 15 by branch, 20 by dealer, 50 by budget: the branch binds
+        // (a transient hold may refuse a request that a release would have let in, so at most 15).
+        var ok = responses.Count(r => r.StatusCode == HttpStatusCode.Created);
+        Assert.InRange(ok, 1, 15);
+        var view = await api.CampaignAsync(campaign);
+        Assert.Equal(ok * Discount, view["budget"]!["spent"]!.GetValue<long>());
+        Assert.Equal(0, view["budget"]!["reserved"]!.GetValue<long>());
+        Assert.Equal((ok * Discount, (long)ok), await LedgerAsync(campaign));
+    }
+}

@@ -1,0 +1,160 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Mvc.Testing;
+
+namespace CouponGrains.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// One silo with the API co-hosted, on its own fresh database, shared by the API tests. Each test
+/// makes its own campaigns, dealers and keys, so tests never see each other's counters.
+/// </summary>
+public sealed class ApiFixture : IAsyncLifetime
+{
+    public const string AdminKey = "cg_test_bootstrap_admin_key_0123456789abcdef";
+    private WebApplicationFactory<Program>? _factory;
+
+    public string ConnectionString { get; private set; } = "";
+
+    public HttpClient Admin { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        ConnectionString = await TestPostgres.CreateDatabaseAsync("cg_api");
+        // The silo reads these while its Program runs, before any WebApplicationFactory override applies.
+        Environment.SetEnvironmentVariable("ConnectionStrings__Postgres", ConnectionString);
+        Environment.SetEnvironmentVariable("Api__BootstrapAdminKey", AdminKey);
+        Environment.SetEnvironmentVariable("Api__DealerRequestsPerSecond", "100000");
+        Environment.SetEnvironmentVariable("Api__DealerBurst", "100000");
+        Environment.SetEnvironmentVariable("Orleans__SiloPort", TestPostgres.FreePort().ToString());
+        Environment.SetEnvironmentVariable("Orleans__GatewayPort", TestPostgres.FreePort().ToString());
+        Environment.SetEnvironmentVariable("Orleans__ClusterId", "api-tests-" + Guid.NewGuid().ToString("N")[..8]);
+        _factory = new WebApplicationFactory<Program>();
+        Admin = Client(AdminKey);
+        var ready = await Admin.GetAsync("/health/ready");
+        ready.EnsureSuccessStatusCode();
+    }
+
+    public HttpClient Client(string? apiKey)
+    {
+        var client = _factory!.CreateClient();
+        if (apiKey is not null)
+        {
+            client.DefaultRequestHeaders.Add("X-Api-Key", apiKey);
+        }
+
+        return client;
+    }
+
+    public async Task<string> CreateKeyAsync(string role, string? dealerId = null)
+    {
+        var response = await Admin.PostAsJsonAsync("/api/v1/api-keys", new { name = $"{role} key", role, dealerId });
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<JsonObject>())!["key"]!.GetValue<string>();
+    }
+
+    public async Task PutDealerAsync(string dealerId, string tier = "dealer", string region = "west", params string[] branches)
+    {
+        var response = await Admin.PutAsJsonAsync($"/api/v1/dealers/{dealerId}", new
+        {
+            name = $"Dealer {dealerId}",
+            region,
+            channelTier = tier,
+            tags = Array.Empty<string>(),
+            branches = branches.Select(b => new { id = b, name = $"Branch {b}", region }).ToArray(),
+        });
+        response.EnsureSuccessStatusCode();
+    }
+
+    /// <summary>Creates, submits and approves a campaign; returns its id.</summary>
+    public async Task<string> CreateActiveCampaignAsync(object? caps = null, long budget = 100_000_000, object? discount = null,
+        object? eligibility = null, bool activate = true)
+    {
+        var definition = new
+        {
+            name = "Test campaign",
+            kind = "dealer_promo",
+            currency = "INR",
+            budget,
+            validFrom = DateTime.UtcNow.AddDays(-2).ToString("yyyy-MM-ddTHH:mm:ss"),
+            validUntil = DateTime.UtcNow.AddDays(30).ToString("yyyy-MM-ddTHH:mm:ss"),
+            timeZone = "Asia/Kolkata",
+            discount = discount ?? new { type = "fixed", amount = 1000 },
+            eligibility = eligibility ?? new { },
+            caps = caps ?? new { },
+        };
+        var created = await Admin.PostAsJsonAsync("/api/v1/campaigns", definition);
+        created.EnsureSuccessStatusCode();
+        var id = (await created.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
+        if (activate)
+        {
+            (await Admin.PostAsync($"/api/v1/campaigns/{id}/submit", null)).EnsureSuccessStatusCode();
+            (await Admin.PostAsync($"/api/v1/campaigns/{id}/approve", null)).EnsureSuccessStatusCode();
+        }
+
+        return id;
+    }
+
+    public async Task<string> NamedCodeAsync(string campaignId, int? maxUses = null, string? dealerId = null)
+    {
+        var code = "T" + Guid.NewGuid().ToString("N")[..12].ToUpperInvariant();
+        var response = await Admin.PostAsJsonAsync($"/api/v1/campaigns/{campaignId}/coupons", new { code, maxUses, dealerId });
+        response.EnsureSuccessStatusCode();
+        return code;
+    }
+
+    public async Task<JsonObject> CampaignAsync(string id) =>
+        (await Admin.GetFromJsonAsync<JsonObject>($"/api/v1/campaigns/{id}"))!;
+
+    public static object Order(string code, string dealerId, string? branchId = null, string? customerId = null,
+        string? orderId = null, long unitPrice = 185_000, long quantity = 4) => new
+    {
+        code,
+        dealerId,
+        branchId,
+        orderId = orderId ?? "SO-" + Guid.NewGuid().ToString("N")[..10],
+        region = "west",
+        customer = new { id = customerId, tags = new[] { "fleet" } },
+        lines = new[] { new { sku = "BP-220", category = "brakes", quantity, unitPrice, unitCost = 131_000L } },
+    };
+
+    public static HttpRequestMessage Redeem(object order, string? idempotencyKey = null)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/redemptions") { Content = JsonContent.Create(order) };
+        request.Headers.Add("Idempotency-Key", idempotencyKey ?? Guid.NewGuid().ToString("N"));
+        return request;
+    }
+
+    public static async Task<string?> CodeOf(HttpResponseMessage response)
+    {
+        var body = await response.Content.ReadAsStringAsync();
+        if (string.IsNullOrEmpty(body))
+        {
+            return null;
+        }
+
+        using var doc = JsonDocument.Parse(body);
+        return doc.RootElement.TryGetProperty("code", out var code) ? code.GetString() : null;
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_factory is not null)
+        {
+            await _factory.DisposeAsync();
+        }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class ApiCollection : ICollectionFixture<ApiFixture>
+{
+    public const string Name = "api";
+}
+
+internal static class BasicAuth
+{
+    public static AuthenticationHeaderValue For(string key) =>
+        new("Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("ops:" + key)));
+}
