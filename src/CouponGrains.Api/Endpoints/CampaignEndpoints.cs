@@ -21,28 +21,28 @@ public static class CampaignEndpoints
             .RequireAuthorization(Policies.CampaignEditors);
         group.MapGet("/{id}", GetAsync).WithName("GetCampaign").WithSummary("Read a campaign with its live budget")
             .RequireAuthorization(Policies.Staff);
-        group.MapPost("/{id}/submit", (string id, LifecycleRequest? body, ClaimsPrincipal user, IGrainFactory grains) =>
-                TransitionAsync(id, LifecycleAction.Submit, body, user, grains))
-            .WithName("SubmitCampaign").WithSummary("Submit a draft for finance approval").RequireAuthorization(Policies.CampaignEditors);
-        group.MapPost("/{id}/approve", (string id, LifecycleRequest? body, ClaimsPrincipal user, IGrainFactory grains) =>
-                TransitionAsync(id, LifecycleAction.Approve, body, user, grains))
-            .WithName("ApproveCampaign").WithSummary("Approve a pending campaign").RequireAuthorization(Policies.Finance);
-        group.MapPost("/{id}/reject", (string id, LifecycleRequest? body, ClaimsPrincipal user, IGrainFactory grains) =>
-                TransitionAsync(id, LifecycleAction.Reject, body, user, grains))
-            .WithName("RejectCampaign").WithSummary("Reject a pending campaign").RequireAuthorization(Policies.Finance);
-        group.MapPost("/{id}/pause", (string id, LifecycleRequest? body, ClaimsPrincipal user, IGrainFactory grains) =>
-                TransitionAsync(id, LifecycleAction.Pause, body, user, grains))
-            .WithName("PauseCampaign").WithSummary("Pause an active campaign").RequireAuthorization(Policies.CampaignEditors);
-        group.MapPost("/{id}/resume", (string id, LifecycleRequest? body, ClaimsPrincipal user, IGrainFactory grains) =>
-                TransitionAsync(id, LifecycleAction.Resume, body, user, grains))
-            .WithName("ResumeCampaign").WithSummary("Resume a paused campaign").RequireAuthorization(Policies.CampaignEditors);
-        group.MapPost("/{id}/close", (string id, LifecycleRequest? body, ClaimsPrincipal user, IGrainFactory grains) =>
-                TransitionAsync(id, LifecycleAction.Close, body, user, grains))
-            .WithName("CloseCampaign").WithSummary("Close a campaign for good").RequireAuthorization(Policies.CampaignEditors);
+        foreach (var (route, action, policy, summary) in Lifecycle)
+        {
+            group.MapPost($"/{{id}}/{route}", (string id, LifecycleRequest? body, ClaimsPrincipal user, IGrainFactory grains) =>
+                    TransitionAsync(id, action, body, user, grains))
+                .WithName($"{action}Campaign").WithSummary(summary).RequireAuthorization(policy);
+        }
+
         group.MapPost("/{id}/coupons", IssueCouponsAsync).WithName("IssueCoupons")
             .WithSummary("Generate coupon codes in bulk, or create one named code").RequireAuthorization(Policies.CampaignEditors);
         return group;
     }
+
+    /// <summary>The lifecycle actions: route, action, who may do it.</summary>
+    private static readonly (string Route, LifecycleAction Action, string Policy, string Summary)[] Lifecycle =
+    [
+        ("submit", LifecycleAction.Submit, Policies.CampaignEditors, "Submit a draft for finance approval"),
+        ("approve", LifecycleAction.Approve, Policies.Finance, "Approve a pending campaign"),
+        ("reject", LifecycleAction.Reject, Policies.Finance, "Reject a pending campaign"),
+        ("pause", LifecycleAction.Pause, Policies.CampaignEditors, "Pause an active campaign"),
+        ("resume", LifecycleAction.Resume, Policies.CampaignEditors, "Resume a paused campaign"),
+        ("close", LifecycleAction.Close, Policies.CampaignEditors, "Close a campaign for good"),
+    ];
 
     public static async Task<Results<Created<CampaignResponse>, ProblemHttpResult>> CreateAsync(
         CampaignRequest body, ClaimsPrincipal user, IGrainFactory grains)

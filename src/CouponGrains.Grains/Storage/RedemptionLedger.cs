@@ -33,7 +33,7 @@ public sealed record LedgerTotals(long Amount, long Count, IReadOnlyCollection<s
 public sealed class RedemptionLedger : IAsyncDisposable
 {
     public const int MaxBatch = 512;
-    public const int Writers = 4;
+    public const int Writers = 16;
     private static readonly TimeSpan s_reversalMemory = TimeSpan.FromMinutes(10);
 
     private readonly NpgsqlDataSource _db;

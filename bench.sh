@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Side-by-side throughput: the SQL peer (one transaction per redemption, ../shared/bench/sql-peer.sh
+# when present) and CouponGrains' hot and spread scenarios through the HTTP API, on one throwaway
+# PostgreSQL with synchronous_commit=on. Prints the ratios; reports go to loadtests/reports/.
+#
+#   ./bench.sh [seconds] [concurrency]
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
+cd "$ROOT"
+# shellcheck source=scripts/pg.sh
+source "$ROOT/scripts/pg.sh"
+secs="${1:-15}"
+concurrency="${2:-128}"
+
+pg_ensure_installed
+tmp="$(mktemp -d /tmp/coupongrains-bench.XXXXXX)"
+chmod 755 "$tmp"
+silo_pid=""
+cleanup() {
+    set +e
+    [[ -n "$silo_pid" ]] && kill "$silo_pid" 2>/dev/null && wait "$silo_pid" 2>/dev/null
+    pg_stop "$tmp/pg/data"
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+mkdir -p "$tmp/pg/data"
+port="$(pg_free_port)"
+pg_start "$tmp/pg/data" "$port"
+pg_create_db "$port" coupongrains_bench
+
+echo "== SQL peer (pgbench, ${secs}s, 32 clients) =="
+peer_script="$ROOT/../shared/bench/sql-peer.sh"
+peer_out="$(PGHOST=127.0.0.1 PGPORT="$port" PGUSER=postgres bash "$peer_script" "$secs" 32)"
+echo "$peer_out"
+peer_hot="$(sed -n 's/^hot (1 campaign) redemptions\/s: \([0-9]*\)/\1/p' <<<"$peer_out")"
+peer_spread="$(sed -n 's/^spread (1,000 campaigns) redemptions\/s: \([0-9]*\)/\1/p' <<<"$peer_out")"
+
+export ConnectionStrings__Postgres="Host=127.0.0.1;Port=$port;Username=postgres;Database=coupongrains_bench;Maximum Pool Size=100"
+export Api__BootstrapAdminKey="cg_bench_$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')"
+dotnet build -c Release CouponGrains.sln -v q -nologo >/dev/null
+http_port="$(pg_free_port)"
+Logging__LogLevel__Default=Warning dotnet silo/CouponGrains.Silo/bin/Release/net10.0/CouponGrains.Silo.dll \
+    --urls "http://127.0.0.1:$http_port" >"$tmp/silo.log" 2>&1 &
+silo_pid=$!
+for _ in $(seq 1 120); do
+    curl -fs "http://127.0.0.1:$http_port/health/ready" >/dev/null 2>&1 && break
+    sleep 0.5
+done
+
+echo "== CouponGrains through the HTTP API (closed model, ${concurrency} users, ${secs}s) =="
+dotnet loadtests/CouponGrains.LoadTests/bin/Release/net10.0/CouponGrains.LoadTests.dll \
+    --url "http://127.0.0.1:$http_port" --scenarios hot,spread --concurrency "$concurrency" --duration "$secs" \
+    --out "$ROOT/loadtests/reports" 2>&1 | tee "$tmp/load.log" | grep -E '^\[|reports written'
+ours_hot="$(sed -n 's/^\[hot\] .* rps \([0-9]*\) .*/\1/p' "$tmp/load.log")"
+ours_spread="$(sed -n 's/^\[spread\] .* rps \([0-9]*\) .*/\1/p' "$tmp/load.log")"
+echo "== ratio =="
+awk -v a="$ours_hot" -v b="$peer_hot" 'BEGIN { printf "hot:    %s / %s = %.2fx the SQL peer\n", a, b, a / b }'
+awk -v a="$ours_spread" -v b="$peer_spread" 'BEGIN { printf "spread: %s / %s = %.2fx the SQL peer\n", a, b, a / b }'
