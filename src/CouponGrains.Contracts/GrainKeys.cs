@@ -18,8 +18,29 @@ public static class GrainKeys
 
     public static string CustomerLimit(string campaignId, string customerId) => $"{campaignId}/{customerId}";
 
-    /// <summary>Idempotency keys are scoped to the dealer the order is for.</summary>
-    public static string Idempotency(string dealerId, string idempotencyKey) => $"{dealerId}/{idempotencyKey}";
+    /// <summary>How many redemption coordinators there are; changing it is safe (the ledger is the arbiter).</summary>
+    public const int RedeemShards = 256;
+
+    /// <summary>
+    /// The coordinator for an idempotency key, scoped to the dealer the order is for. A stable hash
+    /// (FNV-1a), never string.GetHashCode, so every API host and silo agrees.
+    /// </summary>
+    public static long RedeemShard(string dealerId, string idempotencyKey)
+    {
+        var hash = 2166136261u;
+        foreach (var c in dealerId)
+        {
+            hash = (hash ^ c) * 16777619u;
+        }
+
+        hash = (hash ^ Separator) * 16777619u;
+        foreach (var c in idempotencyKey)
+        {
+            hash = (hash ^ c) * 16777619u;
+        }
+
+        return hash % RedeemShards;
+    }
 
     public const string ApiKeys = "api-keys";
 

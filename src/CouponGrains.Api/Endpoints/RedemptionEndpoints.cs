@@ -93,8 +93,8 @@ public static class RedemptionEndpoints
             return Problems.Invalid(errors);
         }
 
-        var grain = grains.GetGrain<IRedeemGrain>(GrainKeys.Idempotency(order.DealerId, idempotencyKey));
-        var result = await grain.RedeemAsync(order, RequestHash(order), user.ToActor());
+        var grain = grains.GetGrain<IRedeemGrain>(GrainKeys.RedeemShard(order.DealerId, idempotencyKey));
+        var result = await grain.RedeemAsync(order.DealerId, idempotencyKey, order, RequestHash(order), user.ToActor());
         switch (result.Status)
         {
             case RedeemStatus.Created:

@@ -8,56 +8,99 @@ using CouponGrains.Contracts.Orders;
 using CouponGrains.Contracts.Redemptions;
 using CouponGrains.Grains.Storage;
 using Microsoft.Extensions.Logging;
+using Orleans.Concurrency;
 
 namespace CouponGrains.Grains.Redemptions;
 
 /// <summary>
-/// Coordinates one redemption, keyed by dealer and idempotency key (non-reentrant, so concurrent
-/// duplicates queue behind the first). The path: hold the coupon's use, evaluate and hold the campaign
-/// budget, hold the dealer, branch and customer caps in parallel, append to the ledger (group-committed,
-/// the one durable step), then confirm the holds. Any refusal releases every hold taken. If the ledger
-/// outcome is unknown the holds stay and resolve against the ledger when they expire.
+/// Coordinates redemptions for one shard of idempotency keys. The path: hold the coupon's use, evaluate
+/// and hold the campaign budget, hold the dealer, branch and customer caps in parallel, append to the
+/// ledger (group-committed, the one durable step), then confirm the holds. Any refusal releases every
+/// hold taken. If the ledger outcome is unknown the holds stay and resolve against the ledger when they
+/// expire.
 /// </summary>
-[GrainType("redeem")]
+/// <remarks>
+/// Reentrant: attempts with different keys interleave at every await. The coordinator owns no cap
+/// state (the cap grains do), so the only invariant it keeps across awaits is "one attempt per key at a
+/// time": <see cref="_inFlight"/> is checked and set in one turn, and a duplicate awaits the attempt in
+/// flight instead of starting its own. The ledger's unique key is the final arbiter either way.
+/// </remarks>
+[GrainType("redeem"), Reentrant]
 public sealed class RedeemGrain(RedemptionLedger ledger, IGrainFactory grains, TimeProvider time, ILogger<RedeemGrain> logger)
     : Grain, IRedeemGrain
 {
-    /// <summary>How long an activation remembers its outcome for duplicates that arrive together.</summary>
-    private static readonly TimeSpan s_linger = TimeSpan.FromSeconds(3);
+    /// <summary>How long a finished outcome is remembered for duplicates that arrive together.</summary>
+    private static readonly TimeSpan s_remember = TimeSpan.FromSeconds(5);
 
-    private (string RequestHash, RedeemResult Result)? _outcome;
-    private IGrainTimer? _expiry;
+    private readonly Dictionary<string, Task<(string RequestHash, RedeemResult Result)>> _inFlight = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (string RequestHash, RedeemResult Result, DateTimeOffset At)> _recent = new(StringComparer.Ordinal);
+    private IGrainTimer? _sweeper;
 
-    public async Task<RedeemResult> RedeemAsync(OrderContext order, string requestHash, Actor actor)
+    public async Task<RedeemResult> RedeemAsync(string dealerId, string idempotencyKey, OrderContext order, string requestHash, Actor actor)
     {
-        if (_outcome is { } known)
+        var id = $"{dealerId}{GrainKeys.Separator}{idempotencyKey}";
+        if (_recent.TryGetValue(id, out var known))
         {
-            return string.Equals(known.RequestHash, requestHash, StringComparison.Ordinal)
-                ? known.Result with { Status = RedeemStatus.Replayed }
-                : new RedeemResult { Status = RedeemStatus.KeyReused };
+            return Answer(known.RequestHash, known.Result, requestHash);
         }
 
-        var result = await RedeemOnceAsync(order, requestHash, actor);
-        if (result.Status is RedeemStatus.Created or RedeemStatus.Replayed)
+        if (_inFlight.TryGetValue(id, out var running))
         {
-            _outcome = (requestHash, result);
+            var (firstHash, first) = await running;
+            if (first.Status is RedeemStatus.Created or RedeemStatus.Replayed)
+            {
+                return Answer(firstHash, first, requestHash);
+            }
+
+            // The first attempt was refused or is unresolved: this one tries for itself.
         }
 
-        // The ledger remembers every committed key; an activation need not. It lingers a moment for
-        // concurrent duplicates, then goes, which keeps memory flat at millions of keys.
-        _expiry ??= this.RegisterGrainTimer(static (grain, _) =>
+        var attempt = AttemptAsync(dealerId, idempotencyKey, order, requestHash, actor);
+        _inFlight[id] = attempt;
+        try
         {
-            grain.DeactivateOnIdle();
-            return Task.CompletedTask;
-        }, this, new GrainTimerCreationOptions(s_linger, Timeout.InfiniteTimeSpan));
-        return result;
+            var (_, result) = await attempt;
+            if (result.Status is RedeemStatus.Created or RedeemStatus.Replayed)
+            {
+                _recent[id] = (requestHash, result, time.GetUtcNow());
+                _sweeper ??= this.RegisterGrainTimer(ForgetOldOutcomes, s_remember, s_remember);
+            }
+
+            return result;
+        }
+        finally
+        {
+            if (_inFlight.TryGetValue(id, out var current) && current == attempt)
+            {
+                _inFlight.Remove(id);
+            }
+        }
     }
 
-    private async Task<RedeemResult> RedeemOnceAsync(OrderContext order, string requestHash, Actor actor)
+    private static RedeemResult Answer(string firstHash, RedeemResult first, string requestHash) =>
+        string.Equals(firstHash, requestHash, StringComparison.Ordinal)
+            ? first with { Status = RedeemStatus.Replayed }
+            : new RedeemResult { Status = RedeemStatus.KeyReused };
+
+    private Task ForgetOldOutcomes(CancellationToken ct)
     {
-        var parts = GrainKeys.Split(this.GetPrimaryKeyString());
-        var scope = parts[0];
-        var key = string.Join(GrainKeys.Separator, parts.Skip(1));
+        var horizon = time.GetUtcNow() - s_remember;
+        foreach (var (id, entry) in _recent)
+        {
+            if (entry.At < horizon)
+            {
+                _recent.Remove(id);
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private async Task<(string, RedeemResult)> AttemptAsync(string scope, string key, OrderContext order, string requestHash, Actor actor) =>
+        (requestHash, await RedeemOnceAsync(scope, key, order, requestHash, actor));
+
+    private async Task<RedeemResult> RedeemOnceAsync(string scope, string key, OrderContext order, string requestHash, Actor actor)
+    {
         var redemptionId = "R-" + Guid.CreateVersion7().ToString("N");
         var holds = new List<Func<Task>>(5);
 

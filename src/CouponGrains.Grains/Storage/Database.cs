@@ -11,6 +11,12 @@ public sealed class Database(NpgsqlDataSource dataSource)
     {
         var builder = new NpgsqlDataSourceBuilder(connectionString);
         builder.ConnectionStringBuilder.NoResetOnClose = true;
+        // The hot statements (ledger append, cap totals) are few and repeated: prepare them once per
+        // connection instead of parsing and planning on every call.
+        if (builder.ConnectionStringBuilder.MaxAutoPrepare == 0)
+        {
+            builder.ConnectionStringBuilder.MaxAutoPrepare = 32;
+        }
         return builder.Build();
     }
 }

@@ -34,12 +34,12 @@ public sealed class RedemptionLedger : IAsyncDisposable
 {
     public const int MaxBatch = 512;
     public const int Writers = 16;
-    private static readonly TimeSpan s_reversalMemory = TimeSpan.FromMinutes(10);
 
     private readonly NpgsqlDataSource _db;
     private readonly ILogger<RedemptionLedger> _logger;
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = false });
     private readonly Task[] _writers;
+    private readonly CapTotalsReader _totals;
     private long _batches;
     private long _rows;
 
@@ -48,6 +48,7 @@ public sealed class RedemptionLedger : IAsyncDisposable
         _db = database.DataSource;
         _logger = logger;
         _writers = Enumerable.Range(0, Writers).Select(_ => Task.Run(WriteLoopAsync)).ToArray();
+        _totals = new CapTotalsReader(_db, logger);
     }
 
     /// <summary>Batches written and rows in them, for metrics.</summary>
@@ -284,33 +285,9 @@ public sealed class RedemptionLedger : IAsyncDisposable
         return status is RedemptionStatuses.Committed or RedemptionStatuses.Reversed;
     }
 
-    /// <summary>The committed amount and count of one cap, and the ids it has given back recently.</summary>
-    public async Task<LedgerTotals> TotalsAsync(CapScope scope, string campaignOrCode, string? dimension = null, string? branch = null)
-    {
-        var filter = scope switch
-        {
-            CapScope.Campaign => "campaign_id = @a",
-            CapScope.Dealer => "campaign_id = @a AND dealer_id = @b",
-            CapScope.Branch => "campaign_id = @a AND dealer_id = @b AND branch_id = @c",
-            CapScope.Customer => "campaign_id = @a AND customer_id = @b",
-            CapScope.Coupon => "code = @a",
-            _ => throw new ArgumentOutOfRangeException(nameof(scope)),
-        };
-        await using var command = _db.CreateCommand(
-            $"""
-            SELECT COALESCE(sum(discount - reversed_discount), 0)::bigint,
-                   count(*) FILTER (WHERE status = 'committed'),
-                   COALESCE(array_agg(id) FILTER (WHERE status = 'reversed' AND reversed_at > now() - @memory), '{"{}"}')
-            FROM redemptions WHERE {filter} AND status <> 'aborted'
-            """);
-        command.Parameters.AddWithValue("a", campaignOrCode);
-        command.Parameters.AddWithValue("b", (object?)dimension ?? DBNull.Value);
-        command.Parameters.AddWithValue("c", (object?)branch ?? DBNull.Value);
-        command.Parameters.AddWithValue("memory", s_reversalMemory);
-        await using var reader = await command.ExecuteReaderAsync();
-        await reader.ReadAsync();
-        return new LedgerTotals(reader.GetInt64(0), reader.GetInt64(1), reader.GetFieldValue<string[]>(2));
-    }
+    /// <summary>The committed amount and count of one cap, and the ids it has given back recently (batched).</summary>
+    public Task<LedgerTotals> TotalsAsync(CapScope scope, string campaignOrCode, string? dimension = null, string? branch = null) =>
+        _totals.TotalsAsync(scope, campaignOrCode, dimension, branch);
 
     private static async Task<StoredRedemption?> ReadOneAsync(NpgsqlCommand command)
     {
@@ -347,6 +324,7 @@ public sealed class RedemptionLedger : IAsyncDisposable
     {
         _queue.Writer.TryComplete();
         await Task.WhenAll(_writers);
+        await _totals.DisposeAsync();
     }
 
     private sealed record Pending(LedgerEntry Entry, TaskCompletionSource<AppendStatus> Done);

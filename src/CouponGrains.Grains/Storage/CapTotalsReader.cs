@@ -1,0 +1,119 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace CouponGrains.Grains.Storage;
+
+/// <summary>
+/// Reads the committed totals of caps from the ledger for grains that activate. Many activations happen
+/// at once under load (every new customer is a new cap grain), so requests are batched: one statement
+/// joins a whole batch of keys against the ledger instead of one round trip, parse and plan per grain.
+/// </summary>
+public sealed class CapTotalsReader : IAsyncDisposable
+{
+    private const int MaxBatch = 256;
+    private const int Readers = 4;
+    private static readonly TimeSpan s_reversalMemory = TimeSpan.FromMinutes(10);
+
+    private readonly NpgsqlDataSource _db;
+    private readonly ILogger _logger;
+    private readonly Channel<Request> _queue = Channel.CreateUnbounded<Request>();
+    private readonly Task[] _readers;
+
+    public CapTotalsReader(NpgsqlDataSource db, ILogger logger)
+    {
+        _db = db;
+        _logger = logger;
+        _readers = Enumerable.Range(0, Readers).Select(_ => Task.Run(ReadLoopAsync)).ToArray();
+    }
+
+    public Task<LedgerTotals> TotalsAsync(CapScope scope, string a, string? b, string? c)
+    {
+        var request = new Request(scope, a, b ?? "", c ?? "", new TaskCompletionSource<LedgerTotals>(TaskCreationOptions.RunContinuationsAsynchronously));
+        if (!_queue.Writer.TryWrite(request))
+        {
+            throw new InvalidOperationException("The ledger reader is shutting down.");
+        }
+
+        return request.Done.Task;
+    }
+
+    private async Task ReadLoopAsync()
+    {
+        var batch = new List<Request>(MaxBatch);
+        while (await _queue.Reader.WaitToReadAsync())
+        {
+            batch.Clear();
+            while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var item))
+            {
+                batch.Add(item);
+            }
+
+            foreach (var group in batch.GroupBy(r => r.Scope))
+            {
+                var requests = group.ToList();
+                try
+                {
+                    var totals = await ReadAsync(group.Key, requests);
+                    for (var i = 0; i < requests.Count; i++)
+                    {
+                        requests[i].Done.TrySetResult(totals[i]);
+                    }
+                }
+                catch (Exception ex)
+                {
+                    _logger.LogError(ex, "Reading totals of {Count} {Scope} caps failed", requests.Count, group.Key);
+                    foreach (var request in requests)
+                    {
+                        request.Done.TrySetException(ex);
+                    }
+                }
+            }
+        }
+    }
+
+    private async Task<LedgerTotals[]> ReadAsync(CapScope scope, List<Request> requests)
+    {
+        var join = scope switch
+        {
+            CapScope.Campaign => "r.campaign_id = k.a",
+            CapScope.Dealer => "r.campaign_id = k.a AND r.dealer_id = k.b",
+            CapScope.Branch => "r.campaign_id = k.a AND r.dealer_id = k.b AND r.branch_id = k.c",
+            CapScope.Customer => "r.campaign_id = k.a AND r.customer_id = k.b",
+            CapScope.Coupon => "r.code = k.a",
+            _ => throw new ArgumentOutOfRangeException(nameof(scope)),
+        };
+        await using var command = _db.CreateCommand(
+            $"""
+            SELECT k.i,
+                   COALESCE(sum(r.discount - r.reversed_discount), 0)::bigint,
+                   count(r.id) FILTER (WHERE r.status = 'committed'),
+                   COALESCE(array_agg(r.id) FILTER (WHERE r.status = 'reversed' AND r.reversed_at > now() - @memory), '{"{}"}')
+            FROM unnest(@a, @b, @c) WITH ORDINALITY AS k(a, b, c, i)
+            LEFT JOIN redemptions r ON {join} AND r.status <> 'aborted'
+            GROUP BY k.i
+            """);
+        command.Parameters.Add(new NpgsqlParameter<string[]>("a", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = requests.Select(r => r.A).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter<string[]>("b", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = requests.Select(r => r.B).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter<string[]>("c", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = requests.Select(r => r.C).ToArray() });
+        command.Parameters.AddWithValue("memory", s_reversalMemory);
+        var totals = new LedgerTotals[requests.Count];
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            var index = (int)reader.GetInt64(0) - 1;
+            totals[index] = new LedgerTotals(reader.GetInt64(1), reader.GetInt64(2), reader.GetFieldValue<string[]>(3));
+        }
+
+        return totals;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await Task.WhenAll(_readers);
+    }
+
+    private sealed record Request(CapScope Scope, string A, string B, string C, TaskCompletionSource<LedgerTotals> Done);
+}
