@@ -29,6 +29,8 @@ public sealed class RunStats
 /// </summary>
 public static class Runner
 {
+    private static readonly System.Net.Http.Headers.MediaTypeHeaderValue s_json = new("application/json");
+
     public static async Task<RunStats> RunAsync(Scenario scenario, HttpClient http, Settings settings, TimeSpan duration, bool record)
     {
         var stats = new RunStats();
@@ -86,7 +88,9 @@ public static class Runner
     private static async Task SendAsync(Scenario scenario, HttpClient http, RunStats stats, long sequence, long intended, bool record, Random random)
     {
         var (campaign, order) = scenario.Next(random, sequence);
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/redemptions") { Content = System.Net.Http.Json.JsonContent.Create(order) };
+        using var content = new ByteArrayContent(order);
+        content.Headers.ContentType = s_json;
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/redemptions") { Content = content };
         request.Headers.Add("Idempotency-Key", $"load-{sequence}");
         string outcome;
         try

@@ -16,7 +16,11 @@ public static class GrainKeys
     public static string BranchQuota(string campaignId, string dealerId, string branchId) =>
         $"{campaignId}/{dealerId}/{branchId}";
 
-    public static string CustomerLimit(string campaignId, string customerId) => $"{campaignId}/{customerId}";
+    /// <summary>Customer limits of a campaign are spread over this many shards.</summary>
+    public const int CustomerShards = 64;
+
+    public static string CustomerLimits(string campaignId, string customerId) =>
+        $"{campaignId}/{Fnv(customerId, 2166136261u) % CustomerShards}";
 
     /// <summary>How many redemption coordinators there are; changing it is safe (the ledger is the arbiter).</summary>
     public const int RedeemShards = 256;
@@ -27,19 +31,19 @@ public static class GrainKeys
     /// </summary>
     public static long RedeemShard(string dealerId, string idempotencyKey)
     {
-        var hash = 2166136261u;
-        foreach (var c in dealerId)
-        {
-            hash = (hash ^ c) * 16777619u;
-        }
-
-        hash = (hash ^ Separator) * 16777619u;
-        foreach (var c in idempotencyKey)
-        {
-            hash = (hash ^ c) * 16777619u;
-        }
-
+        var hash = Fnv(dealerId, 2166136261u);
+        hash = Fnv(idempotencyKey, (hash ^ Separator) * 16777619u);
         return hash % RedeemShards;
+    }
+
+    private static uint Fnv(string text, uint hash)
+    {
+        foreach (var c in text)
+        {
+            hash = (hash ^ c) * 16777619u;
+        }
+
+        return hash;
     }
 
     public const string ApiKeys = "api-keys";

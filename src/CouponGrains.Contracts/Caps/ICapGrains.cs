@@ -43,6 +43,26 @@ public interface IDealerBudgetGrain : ICapGrain, IGrainWithStringKey;
 [Alias("branch-quota")]
 public interface IBranchQuotaGrain : ICapGrain, IGrainWithStringKey;
 
-/// <summary>A customer's redemption count limit in one campaign. Key: <see cref="GrainKeys.CustomerLimit"/>.</summary>
-[Alias("customer-limit")]
-public interface ICustomerLimitGrain : ICapGrain, IGrainWithStringKey;
+/// <summary>
+/// The redemption count limits of the customers of one campaign that hash to one shard. Key:
+/// <see cref="GrainKeys.CustomerLimits"/>. Customers are many and mostly seen once, so they share
+/// long-lived shards instead of each costing a grain activation; every customer is its own escrow cap.
+/// </summary>
+[Alias("customer-limits")]
+public interface ICustomerLimitGrain : IGrainWithStringKey
+{
+    [Alias("hold")]
+    Task<HoldStatus> TryHoldAsync(string customerId, string redemptionId, long limit);
+
+    [Alias("confirm")]
+    Task ConfirmAsync(string customerId, string redemptionId);
+
+    [Alias("release")]
+    Task ReleaseAsync(string customerId, string redemptionId);
+
+    [Alias("restore")]
+    Task RestoreAsync(string customerId, string redemptionId);
+
+    [Alias("usage")]
+    Task<CapUsage> GetUsageAsync(string customerId);
+}

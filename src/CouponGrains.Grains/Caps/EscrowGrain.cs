@@ -15,7 +15,6 @@ public abstract class EscrowGrain(RedemptionLedger ledger, TimeProvider time) : 
     public static readonly TimeSpan HoldTimeout = TimeSpan.FromSeconds(30);
 
     private static readonly TimeSpan s_sweepEvery = TimeSpan.FromSeconds(5);
-    private static readonly TimeSpan s_restoreMemory = TimeSpan.FromMinutes(10);
     private IGrainTimer? _sweeper;
 
     protected Escrow Escrow { get; } = new();
@@ -65,21 +64,30 @@ public abstract class EscrowGrain(RedemptionLedger ledger, TimeProvider time) : 
         return Task.CompletedTask;
     }
 
-    private async Task SweepAsync(CancellationToken ct)
+    /// <summary>Resolves every expired hold of an escrow against the ledger: confirmed if it committed, else released.</summary>
+    public static async Task ResolveExpiredHoldsAsync(Escrow escrow, RedemptionLedger ledger, DateTime now)
     {
-        foreach (var id in Escrow.ExpiredHolds(UtcNow))
+        foreach (var id in escrow.ExpiredHolds(now))
         {
-            if (await Ledger.ResolveAsync(id))
+            if (await ledger.ResolveAsync(id))
             {
-                Escrow.Confirm(id);
+                escrow.Confirm(id);
             }
             else
             {
-                Escrow.Release(id);
+                escrow.Release(id);
             }
         }
 
-        Escrow.ForgetRestoredBefore(UtcNow - s_restoreMemory);
+        escrow.ForgetRestoredBefore(now - RestoreMemory);
+    }
+
+    /// <summary>How long a restored id is remembered: restores arrive within seconds of the reversal.</summary>
+    public static readonly TimeSpan RestoreMemory = TimeSpan.FromMinutes(10);
+
+    private async Task SweepAsync(CancellationToken ct)
+    {
+        await ResolveExpiredHoldsAsync(Escrow, Ledger, UtcNow);
         if (Escrow.PendingHolds == 0)
         {
             _sweeper?.Dispose();

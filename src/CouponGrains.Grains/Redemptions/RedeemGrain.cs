@@ -128,34 +128,38 @@ public sealed class RedeemGrain(RedemptionLedger ledger, IGrainFactory grains, T
             return await RejectAsync(scope, key, requestHash, missing, holds);
         }
 
-        var capHolds = new List<(ICapGrain Grain, Task<HoldStatus> Hold, Rejection Refusal)>(3);
+        var capHolds = new List<(Task<HoldStatus> Hold, Func<Task> Confirm, Func<Task> Release, Rejection Refusal)>(3);
         if (caps.PerDealerAmount is { } dealerCap)
         {
             var grain = grains.GetGrain<IDealerBudgetGrain>(GrainKeys.DealerBudget(campaignId, order.DealerId));
-            capHolds.Add((grain, grain.TryHoldAsync(redemptionId, campaignHold.Discount, dealerCap),
+            capHolds.Add((grain.TryHoldAsync(redemptionId, campaignHold.Discount, dealerCap),
+                () => grain.ConfirmAsync(redemptionId), () => grain.ReleaseAsync(redemptionId),
                 new Rejection(RejectionCode.DealerCapReached, "The dealer's cap for this campaign is reached.")));
         }
 
         if (caps.PerBranchRedemptions is { } branchCap)
         {
             var grain = grains.GetGrain<IBranchQuotaGrain>(GrainKeys.BranchQuota(campaignId, order.DealerId, order.BranchId!));
-            capHolds.Add((grain, grain.TryHoldAsync(redemptionId, 1, branchCap),
+            capHolds.Add((grain.TryHoldAsync(redemptionId, 1, branchCap),
+                () => grain.ConfirmAsync(redemptionId), () => grain.ReleaseAsync(redemptionId),
                 new Rejection(RejectionCode.BranchQuotaReached, "The branch's quota for this campaign is reached.")));
         }
 
         if (caps.PerCustomerRedemptions is { } customerCap)
         {
-            var grain = grains.GetGrain<ICustomerLimitGrain>(GrainKeys.CustomerLimit(campaignId, order.Customer.Id!));
-            capHolds.Add((grain, grain.TryHoldAsync(redemptionId, 1, customerCap),
+            var customer = order.Customer.Id!;
+            var grain = grains.GetGrain<ICustomerLimitGrain>(GrainKeys.CustomerLimits(campaignId, customer));
+            capHolds.Add((grain.TryHoldAsync(customer, redemptionId, customerCap),
+                () => grain.ConfirmAsync(customer, redemptionId), () => grain.ReleaseAsync(customer, redemptionId),
                 new Rejection(RejectionCode.CustomerLimitReached, "The customer's limit for this campaign is reached.")));
         }
 
         Rejection? refusal = null;
-        foreach (var (grain, hold, reason) in capHolds)
+        foreach (var (hold, _, release, reason) in capHolds)
         {
             if (await hold == HoldStatus.Held)
             {
-                holds.Add(() => grain.ReleaseAsync(redemptionId));
+                holds.Add(release);
             }
             else
             {
@@ -201,7 +205,7 @@ public sealed class RedeemGrain(RedemptionLedger ledger, IGrainFactory grains, T
         {
             case AppendStatus.Committed:
                 var confirms = new List<Task>(5) { coupon.ConfirmAsync(redemptionId), campaign.ConfirmAsync(redemptionId) };
-                confirms.AddRange(capHolds.Select(h => h.Grain.ConfirmAsync(redemptionId)));
+                confirms.AddRange(capHolds.Select(h => h.Confirm()));
                 await Task.WhenAll(confirms);
                 logger.LogDebug("Redemption {RedemptionId} committed for {Discount} on {CampaignId}", redemptionId, record.Discount, campaignId);
                 return new RedeemResult { Status = RedeemStatus.Created, Redemption = record };

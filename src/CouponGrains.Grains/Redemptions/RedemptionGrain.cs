@@ -65,8 +65,8 @@ public sealed class RedemptionGrain(RedemptionLedger ledger, IGrainFactory grain
 
         if (caps.PerCustomerRedemptions is not null && reversed.CustomerId is { } customer)
         {
-            restores.Add(grains.GetGrain<ICustomerLimitGrain>(GrainKeys.CustomerLimit(reversed.CampaignId, customer))
-                .RestoreAsync(Id, 1));
+            restores.Add(grains.GetGrain<ICustomerLimitGrain>(GrainKeys.CustomerLimits(reversed.CampaignId, customer))
+                .RestoreAsync(customer, Id));
         }
 
         await Task.WhenAll(restores);

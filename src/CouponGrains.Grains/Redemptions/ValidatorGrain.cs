@@ -66,7 +66,7 @@ public sealed class ValidatorGrain(IGrainFactory grains, TimeProvider time) : Gr
 
         if (caps.PerCustomerRedemptions is { } customerCap && order.Customer.Id is { } customer)
         {
-            var usage = await grains.GetGrain<ICustomerLimitGrain>(GrainKeys.CustomerLimit(campaignId, customer)).GetUsageAsync();
+            var usage = await grains.GetGrain<ICustomerLimitGrain>(GrainKeys.CustomerLimits(campaignId, customer)).GetUsageAsync(customer);
             if (usage.Used + usage.Held + 1 > customerCap)
             {
                 reasons.Add(new Rejection(RejectionCode.CustomerLimitReached, "The customer's limit for this campaign is reached."));

@@ -75,6 +75,7 @@ public sealed class CapTotalsReader : IAsyncDisposable
 
     private async Task<LedgerTotals[]> ReadAsync(CapScope scope, List<Request> requests)
     {
+        // LATERAL keeps every key an index lookup whatever plan the prepared statement settles on.
         var join = scope switch
         {
             CapScope.Campaign => "r.campaign_id = k.a",
@@ -86,13 +87,13 @@ public sealed class CapTotalsReader : IAsyncDisposable
         };
         await using var command = _db.CreateCommand(
             $"""
-            SELECT k.i,
-                   COALESCE(sum(r.discount - r.reversed_discount), 0)::bigint,
-                   count(r.id) FILTER (WHERE r.status = 'committed'),
-                   COALESCE(array_agg(r.id) FILTER (WHERE r.status = 'reversed' AND r.reversed_at > now() - @memory), '{"{}"}')
+            SELECT k.i, t.amount, t.committed, t.reversed
             FROM unnest(@a, @b, @c) WITH ORDINALITY AS k(a, b, c, i)
-            LEFT JOIN redemptions r ON {join} AND r.status <> 'aborted'
-            GROUP BY k.i
+            CROSS JOIN LATERAL (
+                SELECT COALESCE(sum(r.discount - r.reversed_discount), 0)::bigint AS amount,
+                       count(*) FILTER (WHERE r.status = 'committed') AS committed,
+                       COALESCE(array_agg(r.id) FILTER (WHERE r.status = 'reversed' AND r.reversed_at > now() - @memory), '{"{}"}') AS reversed
+                FROM redemptions r WHERE {join} AND r.status <> 'aborted') AS t
             """);
         command.Parameters.Add(new NpgsqlParameter<string[]>("a", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = requests.Select(r => r.A).ToArray() });
         command.Parameters.Add(new NpgsqlParameter<string[]>("b", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = requests.Select(r => r.B).ToArray() });

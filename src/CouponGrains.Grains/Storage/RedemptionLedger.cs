@@ -33,7 +33,7 @@ public sealed record LedgerTotals(long Amount, long Count, IReadOnlyCollection<s
 public sealed class RedemptionLedger : IAsyncDisposable
 {
     public const int MaxBatch = 512;
-    public const int Writers = 16;
+    public const int Writers = 4;
 
     private readonly NpgsqlDataSource _db;
     private readonly ILogger<RedemptionLedger> _logger;
