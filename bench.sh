@@ -43,7 +43,7 @@ Logging__LogLevel__Default=Warning dotnet silo/CouponGrains.Silo/bin/Release/net
     --urls "http://127.0.0.1:$http_port" >"$tmp/silo.log" 2>&1 &
 silo_pid=$!
 for _ in $(seq 1 120); do
-    curl -fs "http://127.0.0.1:$http_port/health/ready" >/dev/null 2>&1 && break
+    http_ready "$http_port" /health/ready && break
     sleep 0.5
 done
 

@@ -243,3 +243,14 @@ pg_create_db() {
             -v ON_ERROR_STOP=1 -c "CREATE DATABASE \"$db\" ENCODING 'UTF8' TEMPLATE template0" >/dev/null || return 1
     fi
 }
+
+# http_ready <port> <path>: true when GET http://127.0.0.1:<port><path> answers 200 (no curl needed).
+http_ready() {
+    local port="$1" path="$2"
+    (
+        exec 3<>"/dev/tcp/127.0.0.1/$port" || exit 1
+        printf 'GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' "$path" >&3
+        IFS= read -r -t 5 status <&3 || exit 1
+        [[ "$status" == *" 200 "* ]]
+    ) 2>/dev/null
+}

@@ -6,7 +6,7 @@ using HdrHistogram;
 
 namespace CouponGrains.LoadTests;
 
-public sealed record Acknowledged(string Id, int Campaign, long Discount);
+public sealed record Acknowledged(string Id, int Campaign, long Discount, string IdempotencyKey);
 
 /// <summary>What one measured run saw.</summary>
 public sealed class RunStats
@@ -14,6 +14,8 @@ public sealed class RunStats
     public LongHistogram Latency { get; } = new(TimeStamp.Minutes(1), 3);
     public ConcurrentDictionary<string, long> Outcomes { get; } = new();
     public ConcurrentBag<Acknowledged> Acked { get; } = [];
+    public ConcurrentDictionary<string, ConcurrentBag<string>> IdsByKey { get; } = new();
+    public ConcurrentBag<string> Reversed { get; } = [];
     public long Ok;
     public long Failed;
     public long Bytes;
@@ -29,8 +31,6 @@ public sealed class RunStats
 /// </summary>
 public static class Runner
 {
-    private static readonly System.Net.Http.Headers.MediaTypeHeaderValue s_json = new("application/json");
-
     public static async Task<RunStats> RunAsync(Scenario scenario, HttpClient http, Settings settings, TimeSpan duration, bool record)
     {
         var stats = new RunStats();
@@ -85,51 +85,69 @@ public static class Runner
         return stats;
     }
 
-    private static async Task SendAsync(Scenario scenario, HttpClient http, RunStats stats, long sequence, long intended, bool record, Random random)
+    private static Task SendAsync(Scenario scenario, HttpClient http, RunStats stats, long sequence, long intended, bool record, Random random) =>
+        scenario.StepAsync(new Call(http, stats, record, intended), random, sequence);
+}
+
+/// <summary>One HTTP exchange, timed from the intended send time and counted by outcome.</summary>
+public sealed record Call(HttpClient Http, RunStats Stats, bool Record, long Intended)
+{
+    private static readonly System.Net.Http.Headers.MediaTypeHeaderValue s_json = new("application/json");
+
+    /// <summary>Sends and returns the status and parsed body (null on transport failure). The caller disposes the document.</summary>
+    public async Task<(HttpStatusCode Status, JsonDocument? Body)> SendAsync(HttpMethod method, string path, byte[]? body, string? idempotencyKey)
     {
-        var (campaign, order) = scenario.Next(random, sequence);
-        using var content = new ByteArrayContent(order);
-        content.Headers.ContentType = s_json;
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/redemptions") { Content = content };
-        request.Headers.Add("Idempotency-Key", $"load-{sequence}");
+        var start = Intended == 0 ? Stopwatch.GetTimestamp() : Intended;
+        using var request = new HttpRequestMessage(method, path);
+        if (body is not null)
+        {
+            request.Content = new ByteArrayContent(body);
+            request.Content.Headers.ContentType = s_json;
+        }
+
+        if (idempotencyKey is not null)
+        {
+            request.Headers.Add("Idempotency-Key", idempotencyKey);
+        }
+
         string outcome;
+        HttpStatusCode status = 0;
+        JsonDocument? json = null;
         try
         {
-            using var response = await http.SendAsync(request);
-            var body = await response.Content.ReadAsByteArrayAsync();
-            Interlocked.Add(ref stats.Bytes, body.Length);
-            using var json = body.Length > 0 ? JsonDocument.Parse(body) : null;
-            if (response.StatusCode == HttpStatusCode.Created)
+            using var response = await Http.SendAsync(request);
+            var bytes = await response.Content.ReadAsByteArrayAsync();
+            Interlocked.Add(ref Stats.Bytes, bytes.Length);
+            status = response.StatusCode;
+            json = bytes.Length > 0 ? JsonDocument.Parse(bytes) : null;
+            if ((int)status is >= 200 and < 300)
             {
-                Interlocked.Increment(ref stats.Ok);
-                outcome = "201";
-                if (record)
-                {
-                    var root = json!.RootElement;
-                    stats.Acked.Add(new Acknowledged(root.GetProperty("id").GetString()!, campaign, root.GetProperty("discount").GetInt64()));
-                }
+                Interlocked.Increment(ref Stats.Ok);
+                outcome = ((int)status).ToString(System.Globalization.CultureInfo.InvariantCulture);
             }
             else
             {
-                Interlocked.Increment(ref stats.Failed);
-                outcome = $"{(int)response.StatusCode} {(json?.RootElement.TryGetProperty("code", out var c) == true ? c.GetString() : "")}";
+                Interlocked.Increment(ref Stats.Failed);
+                outcome = $"{(int)status} {(json?.RootElement.TryGetProperty("code", out var c) == true ? c.GetString() : "")}";
             }
         }
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
         {
-            Interlocked.Increment(ref stats.Failed);
+            Interlocked.Increment(ref Stats.Failed);
             outcome = ex.GetType().Name;
         }
 
-        if (record)
+        if (Record)
         {
-            var micros = (Stopwatch.GetTimestamp() - intended) * 1_000_000 / Stopwatch.Frequency;
-            lock (stats.Latency)
+            var micros = (Stopwatch.GetTimestamp() - start) * 1_000_000 / Stopwatch.Frequency;
+            lock (Stats.Latency)
             {
-                stats.Latency.RecordValue(Math.Max(1, micros));
+                Stats.Latency.RecordValue(Math.Max(1, micros));
             }
 
-            stats.Outcomes.AddOrUpdate(outcome, 1, (_, n) => n + 1);
+            Stats.Outcomes.AddOrUpdate($"{method.Method} {outcome}", 1, (_, n) => n + 1);
         }
+
+        return (status, json);
     }
 }

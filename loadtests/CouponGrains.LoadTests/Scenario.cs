@@ -1,28 +1,48 @@
-using System.Text;
+using System.Net;
 using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace CouponGrains.LoadTests;
 
-/// <summary>What a scenario redeems against: its campaigns and codes, and how a request is drawn.</summary>
+/// <summary>
+/// A named load scenario: what it sets up through the API (dealers, campaigns, codes) and what one
+/// step of a virtual user does.
+/// <list type="bullet">
+/// <item><c>hot</c>: one public code, 500 dealers, every redemption on one campaign.</item>
+/// <item><c>spread</c>: 1,000 campaigns (100 in short mode) chosen Zipf-skewed, 500 dealers.</item>
+/// <item><c>mixed</c>: the hot campaign, 80 % validations and 20 % redemptions.</item>
+/// <item><c>caprace</c>: demand far above a small budget; dealer caps and branch quotas bind in turn.</item>
+/// <item><c>storm</c>: 20 % of redemptions re-sent 1–5 times, half of them concurrently.</item>
+/// <item><c>churn</c>: redeem then reverse; the budget must end where it started.</item>
+/// </list>
+/// </summary>
 public sealed class Scenario
 {
+    public const string DealerPrefix = "LD-";
+    public const long Discount = 50_000;
+
     public required string Name { get; init; }
     public required string[] Campaigns { get; init; }
     public required string[] Codes { get; init; }
     public required int Dealers { get; init; }
-    public required long Discount { get; init; }
+    public long? DealerCap { get; init; }
+    public int? BranchQuota { get; init; }
+    public long Budget { get; init; }
     private Zipf? _zipf;
 
-    public const string DealerPrefix = "LD-";
+    public static readonly string[] All = ["hot", "spread", "mixed", "caprace", "storm", "churn"];
 
     public static async Task<Scenario> SetUpAsync(string name, HttpClient http, Settings settings)
     {
-        var (campaigns, dealers) = name switch
+        var shortRun = settings.Duration.TotalSeconds < 10;
+        var (campaigns, dealers, budget, dealerCap, branchQuota) = name switch
         {
-            "hot" => (1, 500),
-            "spread" => (settings.Duration.TotalSeconds < 10 ? 100 : 1000, 500),
-            _ => throw new ArgumentException($"unknown scenario {name}: use hot or spread"),
+            "hot" or "mixed" or "storm" or "churn" => (1, 500, 1_000_000_000_000L, (long?)null, (int?)null),
+            "spread" => (shortRun ? 100 : 1000, 500, 1_000_000_000_000L, null, null),
+            "caprace" => (1, shortRun ? 40 : 400, 200 * (shortRun ? 1 : 10) * Discount, (long?)(7 * Discount), (int?)4),
+            _ => throw new ArgumentException($"unknown scenario {name}: use {string.Join(", ", All)}"),
         };
         var run = Guid.NewGuid().ToString("N")[..6];
         await Parallel.ForAsync(0, dealers, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, ct) =>
@@ -30,7 +50,7 @@ public sealed class Scenario
             (await http.PutAsJsonAsync($"/api/v1/dealers/{DealerPrefix}{i}", new
             {
                 name = $"Load dealer {i}", region = "west", channelTier = "dealer",
-                branches = new[] { new { id = $"{DealerPrefix}{i}-B", name = "main", region = "west" } },
+                branches = new[] { new { id = $"{DealerPrefix}{i}-B", name = "main", region = "west" }, new { id = $"{DealerPrefix}{i}-C", name = "city", region = "west" } },
             }, ct)).EnsureSuccessStatusCode();
         });
         var ids = new string[campaigns];
@@ -39,12 +59,17 @@ public sealed class Scenario
         {
             var created = await http.PostAsJsonAsync("/api/v1/campaigns", new
             {
-                name = $"{name} {i}", kind = "dealer_promo", currency = "INR", budget = 1_000_000_000_000L,
+                name = $"{name} {i}", kind = "dealer_promo", currency = "INR", budget,
                 validFrom = DateTime.UtcNow.AddDays(-1).ToString("yyyy-MM-ddTHH:mm:ss"),
                 validUntil = DateTime.UtcNow.AddDays(10).ToString("yyyy-MM-ddTHH:mm:ss"), timeZone = "Asia/Kolkata",
-                discount = new { type = "percent", percent = 10, maxAmount = 50_000 },
+                discount = new { type = "percent", percent = 10, maxAmount = Discount },
                 eligibility = new { categories = new[] { "brakes" }, minOrderValue = 10_000 },
-                caps = new { perDealerAmount = 1_000_000_000_000L, perBranchRedemptions = 100_000_000, perCustomerRedemptions = 100_000_000 },
+                caps = new
+                {
+                    perDealerAmount = dealerCap ?? 1_000_000_000_000L,
+                    perBranchRedemptions = branchQuota ?? 100_000_000,
+                    perCustomerRedemptions = 100_000_000,
+                },
             }, ct);
             created.EnsureSuccessStatusCode();
             var id = (await created.Content.ReadFromJsonAsync<JsonObject>(ct))!["id"]!.GetValue<string>();
@@ -55,20 +80,89 @@ public sealed class Scenario
             ids[i] = id;
             codes[i] = code;
         });
-        return new Scenario { Name = name, Campaigns = ids, Codes = codes, Dealers = dealers, Discount = 50_000 };
+        return new Scenario
+        {
+            Name = name, Campaigns = ids, Codes = codes, Dealers = dealers, Budget = budget, DealerCap = dealerCap, BranchQuota = branchQuota,
+        };
+    }
+
+    /// <summary>One step of one virtual user.</summary>
+    public async Task StepAsync(Call call, Random random, long sequence)
+    {
+        var (campaign, order) = Next(random, sequence);
+        var key = $"load-{Name}-{sequence}";
+        switch (Name)
+        {
+            case "mixed" when random.Next(5) != 0:
+                (await call.SendAsync(HttpMethod.Post, "/api/v1/validations", order, null)).Body?.Dispose();
+                break;
+            case "storm" when random.Next(5) == 0:
+                var copies = 1 + random.Next(5);
+                if (random.Next(2) == 0)
+                {
+                    await Task.WhenAll(Enumerable.Range(0, copies + 1).Select(_ => RedeemAsync(call, campaign, order, key)));
+                }
+                else
+                {
+                    for (var i = 0; i <= copies; i++)
+                    {
+                        await RedeemAsync(call, campaign, order, key);
+                    }
+                }
+
+                break;
+            case "churn":
+                if (await RedeemAsync(call, campaign, order, key) is { } id)
+                {
+                    var reason = Encoding.UTF8.GetBytes("""{"reason":"load churn"}""");
+                    var (status, body) = await call.SendAsync(HttpMethod.Post, $"/api/v1/redemptions/{id}/reversal", reason, null);
+                    body?.Dispose();
+                    if (status == HttpStatusCode.OK && call.Record)
+                    {
+                        call.Stats.Reversed.Add(id);
+                    }
+                }
+
+                break;
+            default:
+                await RedeemAsync(call, campaign, order, key);
+                break;
+        }
+    }
+
+    private static async Task<string?> RedeemAsync(Call call, int campaign, byte[] order, string key)
+    {
+        var (status, body) = await call.SendAsync(HttpMethod.Post, "/api/v1/redemptions", order, key);
+        using (body)
+        {
+            if (status != HttpStatusCode.Created || body is null)
+            {
+                return null;
+            }
+
+            var id = body.RootElement.GetProperty("id").GetString()!;
+            if (call.Record)
+            {
+                call.Stats.Acked.Add(new Acknowledged(id, campaign, body.RootElement.GetProperty("discount").GetInt64(), key));
+                call.Stats.IdsByKey.GetOrAdd(key, _ => []).Add(id);
+            }
+
+            return id;
+        }
     }
 
     /// <summary>
-    /// The next order as UTF-8 JSON: campaign chosen Zipf-skewed for spread, dealer and customer
+    /// The next order as UTF-8 JSON: campaign chosen Zipf-skewed for spread, dealer, branch and customer
     /// uniformly. Written by hand so that the generator spends its CPU on sending, not on reflection.
     /// </summary>
     public (int Campaign, byte[] Body) Next(Random random, long sequence)
     {
         var campaign = Campaigns.Length == 1 ? 0 : (_zipf ??= new Zipf(Campaigns.Length, 1.0)).Sample(random);
         var dealer = random.Next(Dealers);
+        var branch = random.Next(2) == 0 ? "B" : "C";
         var customer = random.Next(100_000);
         var body = FormattableString.Invariant(
-            $$"""{"code":"{{Codes[campaign]}}","dealerId":"{{DealerPrefix}}{{dealer}}","branchId":"{{DealerPrefix}}{{dealer}}-B","orderId":"SO-{{sequence}}","region":"west","customer":{"id":"C-{{customer}}","tags":[]},"lines":[{"sku":"BP-220","category":"brakes","quantity":4,"unitPrice":185000,"unitCost":131000}]}""");
+            $$"""{"code":"{{Codes[campaign]}}","dealerId":"{{DealerPrefix}}{{dealer}}","branchId":"{{DealerPrefix}}{{dealer}}-{{branch}}","orderId":"SO-{{sequence}}","region":"west","customer":{"id":"C-{{customer}}","tags":[]},"lines":[{"sku":"BP-220","category":"brakes","quantity":4,"unitPrice":185000,"unitCost":131000}]}""");
         return (campaign, Encoding.UTF8.GetBytes(body));
     }
 }

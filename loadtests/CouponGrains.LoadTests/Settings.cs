@@ -19,7 +19,7 @@ public sealed record Settings(
             new Uri(Get("url", "http://127.0.0.1:8080")),
             Get("key", Environment.GetEnvironmentVariable("Api__BootstrapAdminKey") ?? ""),
             Get("postgres", Environment.GetEnvironmentVariable("ConnectionStrings__Postgres") ?? "") is { Length: > 0 } pg ? pg : null,
-            Get("scenarios", "hot,spread").Split(',', StringSplitOptions.RemoveEmptyEntries),
+            Get("scenarios", "hot,spread") is "all" ? Scenario.All : Get("scenarios", "hot,spread").Split(',', StringSplitOptions.RemoveEmptyEntries),
             Get("model", "closed"),
             int.Parse(Get("concurrency", "128"), CultureInfo.InvariantCulture),
             int.Parse(Get("rate", "2000"), CultureInfo.InvariantCulture),
