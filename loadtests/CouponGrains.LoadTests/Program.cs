@@ -16,6 +16,7 @@ using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer
 };
 http.DefaultRequestHeaders.Add("X-Api-Key", settings.Key);
 
+await using var grains = settings.Driver == "grain" ? await GrainDriver.ConnectAsync(settings) : null;
 var reports = new List<ScenarioReport>();
 foreach (var name in settings.Scenarios)
 {
@@ -24,12 +25,12 @@ foreach (var name in settings.Scenarios)
     // A cap race warmed up would spend its budget before the measurement starts.
     if (name != "caprace")
     {
-        await Runner.RunAsync(scenario, http, settings, settings.WarmUp, record: false);
+        await Runner.RunAsync(scenario, http, grains, settings, settings.WarmUp, record: false);
     }
 
-    var stats = await Runner.RunAsync(scenario, http, settings, settings.Duration, record: true);
+    var stats = await Runner.RunAsync(scenario, http, grains, settings, settings.Duration, record: true);
     var invariants = await Invariants.CheckAsync(settings.Postgres, http, scenario, stats);
-    reports.Add(new ScenarioReport(name, settings.Model, stats, invariants));
+    reports.Add(new ScenarioReport(name, $"{settings.Model}, {settings.Driver} driver", stats, invariants));
     Console.Error.WriteLine(reports[^1].Summary());
 }
 

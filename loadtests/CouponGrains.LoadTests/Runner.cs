@@ -31,7 +31,7 @@ public sealed class RunStats
 /// </summary>
 public static class Runner
 {
-    public static async Task<RunStats> RunAsync(Scenario scenario, HttpClient http, Settings settings, TimeSpan duration, bool record)
+    public static async Task<RunStats> RunAsync(Scenario scenario, HttpClient http, GrainDriver? grains, Settings settings, TimeSpan duration, bool record)
     {
         var stats = new RunStats();
         var clock = Stopwatch.StartNew();
@@ -58,7 +58,7 @@ public static class Runner
                     await Task.Delay(TimeSpan.FromTicks(wait * TimeSpan.TicksPerSecond / Stopwatch.Frequency));
                 }
 
-                inFlight.Add(SendAsync(scenario, http, stats, Interlocked.Increment(ref sequence), intended, record, Random.Shared));
+                inFlight.Add(SendAsync(scenario, http, grains, stats, Interlocked.Increment(ref sequence), intended, record, Random.Shared));
                 if (inFlight.Count > 50_000)
                 {
                     inFlight.RemoveAll(t => t.IsCompleted);
@@ -75,7 +75,7 @@ public static class Runner
                 var random = new Random(u * 7919 + 17);
                 while (Stopwatch.GetTimestamp() < until)
                 {
-                    await SendAsync(scenario, http, stats, Interlocked.Increment(ref sequence), Stopwatch.GetTimestamp(), record, random);
+                    await SendAsync(scenario, http, grains, stats, Interlocked.Increment(ref sequence), Stopwatch.GetTimestamp(), record, random);
                 }
             }));
         }
@@ -85,8 +85,11 @@ public static class Runner
         return stats;
     }
 
-    private static Task SendAsync(Scenario scenario, HttpClient http, RunStats stats, long sequence, long intended, bool record, Random random) =>
-        scenario.StepAsync(new Call(http, stats, record, intended), random, sequence);
+    private static Task SendAsync(Scenario scenario, HttpClient http, GrainDriver? grains, RunStats stats, long sequence, long intended,
+        bool record, Random random) =>
+        grains is null
+            ? scenario.StepAsync(new Call(http, stats, record, intended), random, sequence)
+            : grains.RedeemAsync(scenario, stats, record, intended, random, sequence);
 }
 
 /// <summary>One HTTP exchange, timed from the intended send time and counted by outcome.</summary>

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using CouponGrains.Contracts.Orders;
 
 namespace CouponGrains.LoadTests;
 
@@ -151,19 +152,42 @@ public sealed class Scenario
         }
     }
 
+    public int PickCampaign(Random random) =>
+        Campaigns.Length == 1 ? 0 : (_zipf ??= new Zipf(Campaigns.Length, 1.0)).Sample(random);
+
     /// <summary>
     /// The next order as UTF-8 JSON: campaign chosen Zipf-skewed for spread, dealer, branch and customer
     /// uniformly. Written by hand so that the generator spends its CPU on sending, not on reflection.
     /// </summary>
     public (int Campaign, byte[] Body) Next(Random random, long sequence)
     {
-        var campaign = Campaigns.Length == 1 ? 0 : (_zipf ??= new Zipf(Campaigns.Length, 1.0)).Sample(random);
+        var campaign = PickCampaign(random);
         var dealer = random.Next(Dealers);
         var branch = random.Next(2) == 0 ? "B" : "C";
         var customer = random.Next(100_000);
         var body = FormattableString.Invariant(
             $$"""{"code":"{{Codes[campaign]}}","dealerId":"{{DealerPrefix}}{{dealer}}","branchId":"{{DealerPrefix}}{{dealer}}-{{branch}}","orderId":"SO-{{sequence}}","region":"west","customer":{"id":"C-{{customer}}","tags":[]},"lines":[{"sku":"BP-220","category":"brakes","quantity":4,"unitPrice":185000,"unitCost":131000}]}""");
         return (campaign, Encoding.UTF8.GetBytes(body));
+    }
+}
+
+/// <summary>The same draw as <see cref="Scenario.Next"/>, as the contract the grains take.</summary>
+public static class ScenarioContexts
+{
+    public static (int Campaign, OrderContext Order) NextContext(this Scenario scenario, Random random, long sequence)
+    {
+        var campaign = scenario.PickCampaign(random);
+        var dealer = $"{Scenario.DealerPrefix}{random.Next(scenario.Dealers)}";
+        return (campaign, new OrderContext
+        {
+            Code = scenario.Codes[campaign],
+            DealerId = dealer,
+            BranchId = $"{dealer}-{(random.Next(2) == 0 ? "B" : "C")}",
+            OrderId = $"SO-{sequence}",
+            Region = "west",
+            Customer = new OrderCustomer { Id = $"C-{random.Next(100_000)}" },
+            Lines = [new OrderLine { Sku = "BP-220", Category = "brakes", Quantity = 4, UnitPrice = 185_000, UnitCost = 131_000 }],
+        });
     }
 }
 

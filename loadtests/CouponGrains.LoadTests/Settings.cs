@@ -4,7 +4,7 @@ namespace CouponGrains.LoadTests;
 
 public sealed record Settings(
     Uri Url, string Key, string? Postgres, string[] Scenarios, string Model, int Concurrency, int Rate,
-    TimeSpan WarmUp, TimeSpan Duration, int Connections, string OutDir)
+    TimeSpan WarmUp, TimeSpan Duration, int Connections, string OutDir, string Driver, string ClusterId)
 {
     public static Settings Parse(string[] args)
     {
@@ -26,6 +26,8 @@ public sealed record Settings(
             TimeSpan.FromSeconds(double.Parse(Get("warmup", shortMode ? "1" : "3"), CultureInfo.InvariantCulture)),
             TimeSpan.FromSeconds(double.Parse(Get("duration", shortMode ? "4" : "15"), CultureInfo.InvariantCulture)),
             int.Parse(Get("connections", "256"), CultureInfo.InvariantCulture),
-            Get("out", "loadtests/reports"));
+            Get("out", "loadtests/reports"),
+            Get("driver", "http"),
+            Get("cluster", "coupongrains"));
     }
 }

@@ -93,10 +93,15 @@ public interface ICampaignGrain : IGrainWithStringKey
     [Alias("evaluate")]
     Task<CampaignHold> EvaluateAsync(OrderContext order, DealerProfile? dealer);
 
-    [Alias("confirm")]
+    /// <summary>
+    /// One-way: a lost confirm costs nothing but time, because the hold then expires and is resolved
+    /// against the ledger (see <see cref="ICapGrain"/>), which confirms it. Saves a response per cap.
+    /// </summary>
+    [Alias("confirm"), OneWay]
     Task ConfirmAsync(string redemptionId);
 
-    [Alias("release")]
+    /// <summary>One-way for the same reason: a lost release expires and is resolved against the ledger.</summary>
+    [Alias("release"), OneWay]
     Task ReleaseAsync(string redemptionId);
 
     [Alias("restore")]

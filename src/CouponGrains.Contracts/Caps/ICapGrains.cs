@@ -1,3 +1,5 @@
+using Orleans.Concurrency;
+
 namespace CouponGrains.Contracts.Caps;
 
 public enum HoldStatus
@@ -17,10 +19,15 @@ public interface ICapGrain
     [Alias("hold")]
     Task<HoldStatus> TryHoldAsync(string redemptionId, long amount, long limit);
 
-    [Alias("confirm")]
+    /// <summary>
+    /// One-way: a lost confirm costs nothing but time, because the hold then expires and is resolved
+    /// against the ledger (see <see cref="ICapGrain"/>), which confirms it. Saves a response per cap.
+    /// </summary>
+    [Alias("confirm"), OneWay]
     Task ConfirmAsync(string redemptionId);
 
-    [Alias("release")]
+    /// <summary>One-way for the same reason: a lost release expires and is resolved against the ledger.</summary>
+    [Alias("release"), OneWay]
     Task ReleaseAsync(string redemptionId);
 
     /// <summary>Gives back what a reversed redemption took; applied once per redemption id.</summary>
@@ -54,10 +61,15 @@ public interface ICustomerLimitGrain : IGrainWithStringKey
     [Alias("hold")]
     Task<HoldStatus> TryHoldAsync(string customerId, string redemptionId, long limit);
 
-    [Alias("confirm")]
+    /// <summary>
+    /// One-way: a lost confirm costs nothing but time, because the hold then expires and is resolved
+    /// against the ledger (see <see cref="ICapGrain"/>), which confirms it. Saves a response per cap.
+    /// </summary>
+    [Alias("confirm"), OneWay]
     Task ConfirmAsync(string customerId, string redemptionId);
 
-    [Alias("release")]
+    /// <summary>One-way for the same reason: a lost release expires and is resolved against the ledger.</summary>
+    [Alias("release"), OneWay]
     Task ReleaseAsync(string customerId, string redemptionId);
 
     [Alias("restore")]

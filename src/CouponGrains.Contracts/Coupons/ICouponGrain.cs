@@ -1,4 +1,5 @@
 using CouponGrains.Contracts.Redemptions;
+using Orleans.Concurrency;
 
 namespace CouponGrains.Contracts.Coupons;
 
@@ -39,10 +40,15 @@ public interface ICouponGrain : IGrainWithStringKey
     [Alias("hold")]
     Task<CouponHoldResult> TryHoldAsync(string redemptionId, string dealerId);
 
-    [Alias("confirm")]
+    /// <summary>
+    /// One-way: a lost confirm costs nothing but time, because the hold then expires and is resolved
+    /// against the ledger (see <see cref="ICapGrain"/>), which confirms it. Saves a response per cap.
+    /// </summary>
+    [Alias("confirm"), OneWay]
     Task ConfirmAsync(string redemptionId);
 
-    [Alias("release")]
+    /// <summary>One-way for the same reason: a lost release expires and is resolved against the ledger.</summary>
+    [Alias("release"), OneWay]
     Task ReleaseAsync(string redemptionId);
 
     [Alias("restore")]

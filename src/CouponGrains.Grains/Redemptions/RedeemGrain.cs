@@ -34,6 +34,8 @@ public sealed class RedeemGrain(RedemptionLedger ledger, IGrainFactory grains, T
 
     private readonly Dictionary<string, Task<(string RequestHash, RedeemResult Result)>> _inFlight = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (string RequestHash, RedeemResult Result, DateTimeOffset At)> _recent = new(StringComparer.Ordinal);
+    private static readonly TimeSpan s_dealerFreshness = TimeSpan.FromSeconds(10);
+    private readonly Dictionary<string, (DealerProfile? Profile, DateTimeOffset Until)> _dealers = new(StringComparer.Ordinal);
     private IGrainTimer? _sweeper;
 
     public async Task<RedeemResult> RedeemAsync(string dealerId, string idempotencyKey, OrderContext order, string requestHash, Actor actor)
@@ -77,6 +79,28 @@ public sealed class RedeemGrain(RedemptionLedger ledger, IGrainFactory grains, T
         }
     }
 
+    /// <summary>
+    /// Dealer profiles change rarely (CRM imports) and every redemption needs one: each coordinator keeps
+    /// them for a few seconds rather than asking the dealer grain every time.
+    /// </summary>
+    private async Task<DealerProfile?> DealerAsync(string dealerId)
+    {
+        var now = time.GetUtcNow();
+        if (_dealers.TryGetValue(dealerId, out var cached) && cached.Until > now)
+        {
+            return cached.Profile;
+        }
+
+        var profile = await grains.GetGrain<IDealerGrain>(GrainKeys.Dealer(dealerId)).GetAsync();
+        if (_dealers.Count > 10_000)
+        {
+            _dealers.Clear();
+        }
+
+        _dealers[dealerId] = (profile, now + s_dealerFreshness);
+        return profile;
+    }
+
     private static RedeemResult Answer(string firstHash, RedeemResult first, string requestHash) =>
         string.Equals(firstHash, requestHash, StringComparison.Ordinal)
             ? first with { Status = RedeemStatus.Replayed }
@@ -104,7 +128,7 @@ public sealed class RedeemGrain(RedemptionLedger ledger, IGrainFactory grains, T
         var redemptionId = "R-" + Guid.CreateVersion7().ToString("N");
         var holds = new List<Func<Task>>(5);
 
-        var dealerTask = grains.GetGrain<IDealerGrain>(GrainKeys.Dealer(order.DealerId)).GetAsync();
+        var dealerTask = DealerAsync(order.DealerId);
         var coupon = grains.GetGrain<ICouponGrain>(GrainKeys.Coupon(order.Code));
         var couponHold = await coupon.TryHoldAsync(redemptionId, order.DealerId);
         if (couponHold.Rejection is { } couponRejection)
