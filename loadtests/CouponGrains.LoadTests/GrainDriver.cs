@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using CouponGrains.Contracts;
 using CouponGrains.Contracts.Access;
 using CouponGrains.Contracts.Orders;
@@ -71,13 +70,7 @@ public sealed class GrainDriver(IHost host, IClusterClient client) : IAsyncDispo
 
         if (record)
         {
-            var micros = (Stopwatch.GetTimestamp() - intended) * 1_000_000 / Stopwatch.Frequency;
-            lock (stats.Latency)
-            {
-                stats.Latency.RecordValue(Math.Max(1, micros));
-            }
-
-            stats.Outcomes.AddOrUpdate($"grain {outcome}", 1, (_, n) => n + 1);
+            stats.Record(intended, $"grain {outcome}");
         }
     }
 

@@ -22,6 +22,18 @@ public sealed class RunStats
     public TimeSpan Elapsed;
 
     public double Rps => (Ok + Failed) / Elapsed.TotalSeconds;
+
+    /// <summary>Records one exchange: latency from its intended start, and its outcome.</summary>
+    public void Record(long intended, string outcome)
+    {
+        var micros = (Stopwatch.GetTimestamp() - intended) * 1_000_000 / Stopwatch.Frequency;
+        lock (Latency)
+        {
+            Latency.RecordValue(Math.Max(1, micros));
+        }
+
+        Outcomes.AddOrUpdate(outcome, 1, (_, n) => n + 1);
+    }
 }
 
 /// <summary>
@@ -142,13 +154,7 @@ public sealed record Call(HttpClient Http, RunStats Stats, bool Record, long Int
 
         if (Record)
         {
-            var micros = (Stopwatch.GetTimestamp() - start) * 1_000_000 / Stopwatch.Frequency;
-            lock (Stats.Latency)
-            {
-                Stats.Latency.RecordValue(Math.Max(1, micros));
-            }
-
-            Stats.Outcomes.AddOrUpdate($"{method.Method} {outcome}", 1, (_, n) => n + 1);
+            Stats.Record(start, $"{method.Method} {outcome}");
         }
 
         return (status, json);
