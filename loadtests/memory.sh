@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Silo memory with many issued coupons: issues N coupons (default 1,000,000) through the API on a
+# running silo, redeems a sample of them, and prints the silo's resident memory at each step.
+#   loadtests/memory.sh <silo-url> <admin-key> <silo-pid> [coupons] [redemptions]
+set -euo pipefail
+url="$1"; key="$2"; pid="$3"; total="${4:-1000000}"; redeem="${5:-20000}"
+rss() { awk '/VmRSS/ {printf "%.0f MiB", $2 / 1024}' "/proc/$pid/status"; }
+api() { curl -fsS -H "X-Api-Key: $key" -H 'Content-Type: application/json' "$@"; }
+echo "silo RSS at start: $(rss)"
+campaign=$(api -X POST "$url/api/v1/campaigns" -d '{"name":"memory","kind":"dealer_promo","currency":"INR","budget":1000000000000,
+  "validFrom":"2026-01-01T00:00:00","validUntil":"2030-01-01T00:00:00","timeZone":"UTC","discount":{"type":"fixed","amount":100}}' \
+  | sed -n 's/.*"id":"\([^"]*\)".*/\1/p')
+api -X POST "$url/api/v1/campaigns/$campaign/submit" >/dev/null
+api -X POST "$url/api/v1/campaigns/$campaign/approve" >/dev/null
+api -X PUT "$url/api/v1/dealers/MEM-1" -d '{"name":"memory dealer","channelTier":"dealer"}' >/dev/null
+codes=$(mktemp)
+start=$(date +%s)
+for _ in $(seq 1 $((total / 100000))); do
+  api -X POST "$url/api/v1/campaigns/$campaign/coupons" -d '{"count":100000}' | grep -o '"[2-9A-Z]\{4\}-[2-9A-Z]\{4\}-[2-9A-Z]\{4\}"' | tr -d '"' >>"$codes"
+done
+echo "issued $(wc -l <"$codes") coupons in $(( $(date +%s) - start )) s; silo RSS: $(rss)"
+# One curl process, many parallel requests: a process per request would measure fork, not the silo.
+shuf -n "$redeem" "$codes" | while read -r code; do
+  printf 'url = "%s/api/v1/redemptions"\nheader = "X-Api-Key: %s"\nheader = "Content-Type: application/json"\n' "$url" "$key"
+  printf 'header = "Idempotency-Key: mem-%s"\noutput = "/dev/null"\n' "$code"
+  printf 'data = "{\\"code\\":\\"%s\\",\\"dealerId\\":\\"MEM-1\\",\\"orderId\\":\\"SO-%s\\",\\"lines\\":[{\\"sku\\":\\"X\\",\\"quantity\\":1,\\"unitPrice\\":10000}]}"\nnext\n' "$code" "$code"
+done >"$codes.curl"
+curl -s --no-progress-meter --parallel --parallel-max 32 -K "$codes.curl" 2>/dev/null || true
+used=$(api "$url/api/v1/campaigns/$campaign" | sed -n 's/.*"redemptionCount":\([0-9]*\).*/\1/p')
+echo "redeemed $used of a sample of $redeem codes (each now an active coupon grain); silo RSS: $(rss)"
+rm -f "$codes" "$codes.curl"
