@@ -11,16 +11,15 @@ public static class GrainKeys
 
     public static string Dealer(string dealerId) => dealerId;
 
-    public static string DealerBudget(string campaignId, string dealerId) => $"{campaignId}/{dealerId}";
+    /// <summary>The members of one kind of cap in a campaign are spread over this many shards.</summary>
+    public const int CapShards = 32;
 
-    public static string BranchQuota(string campaignId, string dealerId, string branchId) =>
-        $"{campaignId}/{dealerId}/{branchId}";
+    /// <summary>The shard holding a member's cap: <c>{campaign}/{kind}/{shard}</c>.</summary>
+    public static string CapShard(string campaignId, Caps.CapKind kind, string member) =>
+        $"{campaignId}/{(int)kind}/{Fnv(member, 2166136261u) % CapShards}";
 
-    /// <summary>Customer limits of a campaign are spread over this many shards.</summary>
-    public const int CustomerShards = 64;
-
-    public static string CustomerLimits(string campaignId, string customerId) =>
-        $"{campaignId}/{Fnv(customerId, 2166136261u) % CustomerShards}";
+    /// <summary>The member of a branch cap: its dealer and branch.</summary>
+    public static string BranchMember(string dealerId, string branchId) => $"{dealerId}/{branchId}";
 
     /// <summary>How many redemption coordinators there are; changing it is safe (the ledger is the arbiter).</summary>
     public const int RedeemShards = 256;

@@ -67,7 +67,7 @@ public sealed record CouponIssueResult
 
 /// <summary>
 /// A campaign: its definition, lifecycle and money budget. The budget is an escrow cap like the
-/// others (see <see cref="ICapGrain"/>): spent is derived from the ledger, holds live in memory.
+/// others (see <see cref="Caps.ICapShardGrain"/>): spent is derived from the ledger, holds live in memory.
 /// </summary>
 [Alias("campaign")]
 public interface ICampaignGrain : IGrainWithStringKey
@@ -95,7 +95,7 @@ public interface ICampaignGrain : IGrainWithStringKey
 
     /// <summary>
     /// One-way: a lost confirm costs nothing but time, because the hold then expires and is resolved
-    /// against the ledger (see <see cref="ICapGrain"/>), which confirms it. Saves a response per cap.
+    /// against the ledger (see <see cref="Caps.ICapShardGrain"/>), which confirms it. Saves a response per cap.
     /// </summary>
     [Alias("confirm"), OneWay]
     Task ConfirmAsync(string redemptionId);

@@ -8,73 +8,50 @@ public enum HoldStatus
     Exhausted,
 }
 
-/// <summary>
-/// A cap that counts or sums redemptions (a dealer's amount, a branch's count, a customer's count).
-/// Holds are escrow: <c>used + held + amount ≤ limit</c> is checked before a hold is granted, so the cap
-/// can never be exceeded; a hold is confirmed once the redemption is in the ledger or released.
-/// The committed total is always re-derived from the ledger when the grain activates.
-/// </summary>
-public interface ICapGrain
+/// <summary>The caps that belong to a member of a campaign: a dealer's money, a branch's count, a customer's count.</summary>
+public enum CapKind
 {
-    [Alias("hold")]
-    Task<HoldStatus> TryHoldAsync(string redemptionId, long amount, long limit);
-
-    /// <summary>
-    /// One-way: a lost confirm costs nothing but time, because the hold then expires and is resolved
-    /// against the ledger (see <see cref="ICapGrain"/>), which confirms it. Saves a response per cap.
-    /// </summary>
-    [Alias("confirm"), OneWay]
-    Task ConfirmAsync(string redemptionId);
-
-    /// <summary>One-way for the same reason: a lost release expires and is resolved against the ledger.</summary>
-    [Alias("release"), OneWay]
-    Task ReleaseAsync(string redemptionId);
-
-    /// <summary>Gives back what a reversed redemption took; applied once per redemption id.</summary>
-    [Alias("restore")]
-    Task RestoreAsync(string redemptionId, long amount);
-
-    /// <summary>Committed use and pending holds, for dry runs and reads.</summary>
-    [Alias("usage")]
-    Task<CapUsage> GetUsageAsync();
+    /// <summary>Sum of a dealer's discounts in a campaign (member: dealer id).</summary>
+    DealerAmount,
+    /// <summary>Redemptions of a dealer's branch in a campaign (member: dealer id and branch id).</summary>
+    BranchCount,
+    /// <summary>Redemptions of a customer in a campaign (member: customer id).</summary>
+    CustomerCount,
 }
 
 [GenerateSerializer, Alias("cap-usage"), Immutable]
 public sealed record CapUsage([property: Id(0)] long Used, [property: Id(1)] long Held);
 
-/// <summary>A dealer's money cap in one campaign. Key: <see cref="GrainKeys.DealerBudget"/>.</summary>
-[Alias("dealer-budget")]
-public interface IDealerBudgetGrain : ICapGrain, IGrainWithStringKey;
-
-/// <summary>A branch's redemption count quota in one campaign. Key: <see cref="GrainKeys.BranchQuota"/>.</summary>
-[Alias("branch-quota")]
-public interface IBranchQuotaGrain : ICapGrain, IGrainWithStringKey;
-
 /// <summary>
-/// The redemption count limits of the customers of one campaign that hash to one shard. Key:
-/// <see cref="GrainKeys.CustomerLimits"/>. Customers are many and mostly seen once, so they share
-/// long-lived shards instead of each costing a grain activation; every customer is its own escrow cap.
+/// Escrow caps of one kind for the members of one campaign that hash to one shard. Key:
+/// <see cref="GrainKeys.CapShard"/>. Every member (a dealer, a branch, a customer) is its own cap:
+/// a hold is granted only when <c>used + held + amount ≤ limit</c>, so the cap can never be exceeded;
+/// a hold is confirmed once the redemption is in the ledger, or released. A member's committed total
+/// is read from the ledger the first time the shard sees it. Dealers, branches and customers are many
+/// and often seen once, so they share long-lived shards instead of each costing an activation.
 /// </summary>
-[Alias("customer-limits")]
-public interface ICustomerLimitGrain : IGrainWithStringKey
+[Alias("cap-shard")]
+public interface ICapShardGrain : IGrainWithStringKey
 {
     [Alias("hold")]
-    Task<HoldStatus> TryHoldAsync(string customerId, string redemptionId, long limit);
+    Task<HoldStatus> TryHoldAsync(string member, string redemptionId, long amount, long limit);
 
     /// <summary>
     /// One-way: a lost confirm costs nothing but time, because the hold then expires and is resolved
-    /// against the ledger (see <see cref="ICapGrain"/>), which confirms it. Saves a response per cap.
+    /// against the ledger, which confirms it. Saves a response per cap on the hot path.
     /// </summary>
     [Alias("confirm"), OneWay]
-    Task ConfirmAsync(string customerId, string redemptionId);
+    Task ConfirmAsync(string member, string redemptionId);
 
     /// <summary>One-way for the same reason: a lost release expires and is resolved against the ledger.</summary>
     [Alias("release"), OneWay]
-    Task ReleaseAsync(string customerId, string redemptionId);
+    Task ReleaseAsync(string member, string redemptionId);
 
+    /// <summary>Gives back what a reversed redemption took; applied once per redemption id.</summary>
     [Alias("restore")]
-    Task RestoreAsync(string customerId, string redemptionId);
+    Task RestoreAsync(string member, string redemptionId, long amount);
 
+    /// <summary>Committed use and pending holds of a member, for dry runs.</summary>
     [Alias("usage")]
-    Task<CapUsage> GetUsageAsync(string customerId);
+    Task<CapUsage> GetUsageAsync(string member);
 }

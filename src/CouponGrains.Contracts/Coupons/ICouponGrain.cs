@@ -25,7 +25,7 @@ public sealed record CouponHoldResult
 /// <summary>
 /// One coupon code: its campaign, dealer binding, expiry and uses. Coupons are rows in PostgreSQL and
 /// grains only while in use, so a million issued codes cost no memory until they are redeemed.
-/// Uses are an escrow cap (see <see cref="ICapGrain"/>) whose limit is the coupon's own max uses.
+/// Uses are an escrow cap (see <see cref="Caps.ICapShardGrain"/>) whose limit is the coupon's own max uses.
 /// </summary>
 [Alias("coupon")]
 public interface ICouponGrain : IGrainWithStringKey
@@ -42,7 +42,7 @@ public interface ICouponGrain : IGrainWithStringKey
 
     /// <summary>
     /// One-way: a lost confirm costs nothing but time, because the hold then expires and is resolved
-    /// against the ledger (see <see cref="ICapGrain"/>), which confirms it. Saves a response per cap.
+    /// against the ledger (see <see cref="Caps.ICapShardGrain"/>), which confirms it. Saves a response per cap.
     /// </summary>
     [Alias("confirm"), OneWay]
     Task ConfirmAsync(string redemptionId);

@@ -153,29 +153,29 @@ public sealed class RedeemGrain(RedemptionLedger ledger, IGrainFactory grains, T
         }
 
         var capHolds = new List<(Task<HoldStatus> Hold, Func<Task> Confirm, Func<Task> Release, Rejection Refusal)>(3);
+        void Hold(CapKind kind, string member, long amount, long limit, Rejection refusal)
+        {
+            var grain = grains.GetGrain<ICapShardGrain>(GrainKeys.CapShard(campaignId, kind, member));
+            capHolds.Add((grain.TryHoldAsync(member, redemptionId, amount, limit),
+                () => grain.ConfirmAsync(member, redemptionId), () => grain.ReleaseAsync(member, redemptionId), refusal));
+        }
+
         if (caps.PerDealerAmount is { } dealerCap)
         {
-            var grain = grains.GetGrain<IDealerBudgetGrain>(GrainKeys.DealerBudget(campaignId, order.DealerId));
-            capHolds.Add((grain.TryHoldAsync(redemptionId, campaignHold.Discount, dealerCap),
-                () => grain.ConfirmAsync(redemptionId), () => grain.ReleaseAsync(redemptionId),
-                new Rejection(RejectionCode.DealerCapReached, "The dealer's cap for this campaign is reached.")));
+            Hold(CapKind.DealerAmount, order.DealerId, campaignHold.Discount, dealerCap,
+                new Rejection(RejectionCode.DealerCapReached, "The dealer's cap for this campaign is reached."));
         }
 
         if (caps.PerBranchRedemptions is { } branchCap)
         {
-            var grain = grains.GetGrain<IBranchQuotaGrain>(GrainKeys.BranchQuota(campaignId, order.DealerId, order.BranchId!));
-            capHolds.Add((grain.TryHoldAsync(redemptionId, 1, branchCap),
-                () => grain.ConfirmAsync(redemptionId), () => grain.ReleaseAsync(redemptionId),
-                new Rejection(RejectionCode.BranchQuotaReached, "The branch's quota for this campaign is reached.")));
+            Hold(CapKind.BranchCount, GrainKeys.BranchMember(order.DealerId, order.BranchId!), 1, branchCap,
+                new Rejection(RejectionCode.BranchQuotaReached, "The branch's quota for this campaign is reached."));
         }
 
         if (caps.PerCustomerRedemptions is { } customerCap)
         {
-            var customer = order.Customer.Id!;
-            var grain = grains.GetGrain<ICustomerLimitGrain>(GrainKeys.CustomerLimits(campaignId, customer));
-            capHolds.Add((grain.TryHoldAsync(customer, redemptionId, customerCap),
-                () => grain.ConfirmAsync(customer, redemptionId), () => grain.ReleaseAsync(customer, redemptionId),
-                new Rejection(RejectionCode.CustomerLimitReached, "The customer's limit for this campaign is reached.")));
+            Hold(CapKind.CustomerCount, order.Customer.Id!, 1, customerCap,
+                new Rejection(RejectionCode.CustomerLimitReached, "The customer's limit for this campaign is reached."));
         }
 
         Rejection? refusal = null;

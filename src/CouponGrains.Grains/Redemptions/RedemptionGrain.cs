@@ -51,22 +51,22 @@ public sealed class RedemptionGrain(RedemptionLedger ledger, IGrainFactory grain
             campaign.RestoreAsync(Id, reversed.Discount),
             grains.GetGrain<ICouponGrain>(GrainKeys.Coupon(reversed.Code)).RestoreAsync(Id, 1),
         };
+        void Restore(CapKind kind, string member, long amount) =>
+            restores.Add(grains.GetGrain<ICapShardGrain>(GrainKeys.CapShard(reversed.CampaignId, kind, member)).RestoreAsync(member, Id, amount));
+
         if (caps.PerDealerAmount is not null)
         {
-            restores.Add(grains.GetGrain<IDealerBudgetGrain>(GrainKeys.DealerBudget(reversed.CampaignId, reversed.DealerId))
-                .RestoreAsync(Id, reversed.Discount));
+            Restore(CapKind.DealerAmount, reversed.DealerId, reversed.Discount);
         }
 
         if (caps.PerBranchRedemptions is not null && reversed.BranchId is { } branch)
         {
-            restores.Add(grains.GetGrain<IBranchQuotaGrain>(GrainKeys.BranchQuota(reversed.CampaignId, reversed.DealerId, branch))
-                .RestoreAsync(Id, 1));
+            Restore(CapKind.BranchCount, GrainKeys.BranchMember(reversed.DealerId, branch), 1);
         }
 
         if (caps.PerCustomerRedemptions is not null && reversed.CustomerId is { } customer)
         {
-            restores.Add(grains.GetGrain<ICustomerLimitGrain>(GrainKeys.CustomerLimits(reversed.CampaignId, customer))
-                .RestoreAsync(customer, Id));
+            Restore(CapKind.CustomerCount, customer, 1);
         }
 
         await Task.WhenAll(restores);

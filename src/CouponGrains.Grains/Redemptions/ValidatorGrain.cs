@@ -48,7 +48,7 @@ public sealed class ValidatorGrain(IGrainFactory grains, TimeProvider time) : Gr
         var caps = evaluation.Caps;
         if (caps.PerDealerAmount is { } dealerCap)
         {
-            var usage = await grains.GetGrain<IDealerBudgetGrain>(GrainKeys.DealerBudget(campaignId, order.DealerId)).GetUsageAsync();
+            var usage = await UsageAsync(campaignId, CapKind.DealerAmount, order.DealerId);
             if (usage.Used + usage.Held + evaluation.Discount > dealerCap)
             {
                 reasons.Add(new Rejection(RejectionCode.DealerCapReached, "The dealer's cap for this campaign is reached."));
@@ -57,7 +57,7 @@ public sealed class ValidatorGrain(IGrainFactory grains, TimeProvider time) : Gr
 
         if (caps.PerBranchRedemptions is { } branchCap && order.BranchId is { } branch)
         {
-            var usage = await grains.GetGrain<IBranchQuotaGrain>(GrainKeys.BranchQuota(campaignId, order.DealerId, branch)).GetUsageAsync();
+            var usage = await UsageAsync(campaignId, CapKind.BranchCount, GrainKeys.BranchMember(order.DealerId, branch));
             if (usage.Used + usage.Held + 1 > branchCap)
             {
                 reasons.Add(new Rejection(RejectionCode.BranchQuotaReached, "The branch's quota for this campaign is reached."));
@@ -66,7 +66,7 @@ public sealed class ValidatorGrain(IGrainFactory grains, TimeProvider time) : Gr
 
         if (caps.PerCustomerRedemptions is { } customerCap && order.Customer.Id is { } customer)
         {
-            var usage = await grains.GetGrain<ICustomerLimitGrain>(GrainKeys.CustomerLimits(campaignId, customer)).GetUsageAsync(customer);
+            var usage = await UsageAsync(campaignId, CapKind.CustomerCount, customer);
             if (usage.Used + usage.Held + 1 > customerCap)
             {
                 reasons.Add(new Rejection(RejectionCode.CustomerLimitReached, "The customer's limit for this campaign is reached."));
@@ -82,4 +82,7 @@ public sealed class ValidatorGrain(IGrainFactory grains, TimeProvider time) : Gr
             CampaignId = campaignId,
         };
     }
+
+    private Task<CapUsage> UsageAsync(string campaignId, CapKind kind, string member) =>
+        grains.GetGrain<ICapShardGrain>(GrainKeys.CapShard(campaignId, kind, member)).GetUsageAsync(member);
 }
