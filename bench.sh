@@ -49,10 +49,14 @@ done
 
 echo "== CouponGrains through the HTTP API (closed model, ${concurrency} users, ${secs}s) =="
 dotnet loadtests/CouponGrains.LoadTests/bin/Release/net10.0/CouponGrains.LoadTests.dll \
-    --url "http://127.0.0.1:$http_port" --scenarios hot,spread --concurrency "$concurrency" --duration "$secs" \
+    --url "http://127.0.0.1:$http_port" --scenarios hot,spread --concurrency "$concurrency" --duration "$secs" --warmup 10 \
     --out "$ROOT/loadtests/reports" 2>&1 | tee "$tmp/load.log" | grep -E '^\[|reports written'
 ours_hot="$(sed -n 's/^\[hot\] .* rps \([0-9]*\) .*/\1/p' "$tmp/load.log")"
 ours_spread="$(sed -n 's/^\[spread\] .* rps \([0-9]*\) .*/\1/p' "$tmp/load.log")"
+echo "== engine headroom: the grain-level driver (Orleans client, no HTTP), hot campaign =="
+dotnet loadtests/CouponGrains.LoadTests/bin/Release/net10.0/CouponGrains.LoadTests.dll \
+    --url "http://127.0.0.1:$http_port" --scenarios hot --driver grain --concurrency 256 --duration "$secs" --warmup 5 \
+    --out "$ROOT/loadtests/reports" 2>&1 | grep -E '^\[hot\] ok'
 echo "== ratio =="
 awk -v a="$ours_hot" -v b="$peer_hot" 'BEGIN { printf "hot:    %s / %s = %.2fx the SQL peer\n", a, b, a / b }'
 awk -v a="$ours_spread" -v b="$peer_spread" 'BEGIN { printf "spread: %s / %s = %.2fx the SQL peer\n", a, b, a / b }'
