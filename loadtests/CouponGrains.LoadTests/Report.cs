@@ -64,11 +64,31 @@ public sealed record ScenarioReport(string Name, string Model, RunStats Stats, L
 
 public static class Report
 {
+    /// <summary>The commit under test, so reports from two runs can be told apart and diffed.</summary>
+    private static string Commit()
+    {
+        try
+        {
+            using var git = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("git", "rev-parse --short HEAD")
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            });
+            var sha = git!.StandardOutput.ReadToEnd().Trim();
+            git.WaitForExit();
+            return git.ExitCode == 0 && sha.Length > 0 ? sha : "unknown";
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return "unknown";
+        }
+    }
+
     public static void Write(Settings settings, List<ScenarioReport> reports)
     {
         Directory.CreateDirectory(settings.OutDir);
         var stamp = DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
-        var machine = $"{Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}";
+        var machine = $"{Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}, commit {Commit()}";
         var header = $"# CouponGrains load report {stamp}\n\nMachine: {machine}. Model: {settings.Model}, concurrency {settings.Concurrency}, rate {settings.Rate}/s, " +
                      $"duration {settings.Duration.TotalSeconds}s after {settings.WarmUp.TotalSeconds}s warm-up, target {settings.Url}.\n\n";
         File.WriteAllText(Path.Combine(settings.OutDir, $"load-{stamp}.md"), header + string.Join("\n", reports.Select(r => r.ToMarkdown())));
