@@ -22,10 +22,10 @@ echo "issued $(wc -l <"$codes") coupons in $(( $(date +%s) - start )) s; silo RS
 # One curl process, many parallel requests: a process per request would measure fork, not the silo.
 shuf -n "$redeem" "$codes" | while read -r code; do
   printf 'url = "%s/api/v1/redemptions"\nheader = "X-Api-Key: %s"\nheader = "Content-Type: application/json"\n' "$url" "$key"
-  printf 'header = "Idempotency-Key: mem-%s"\noutput = "/dev/null"\n' "$code"
+  printf 'header = "Idempotency-Key: mem-%s"\noutput = "/dev/null"\nwrite-out = "%%{http_code}\\n"\n' "$code"
   printf 'data = "{\\"code\\":\\"%s\\",\\"dealerId\\":\\"MEM-1\\",\\"orderId\\":\\"SO-%s\\",\\"lines\\":[{\\"sku\\":\\"X\\",\\"quantity\\":1,\\"unitPrice\\":10000}]}"\nnext\n' "$code" "$code"
 done >"$codes.curl"
-curl -s --no-progress-meter --parallel --parallel-max 32 -K "$codes.curl" 2>/dev/null || true
+curl -s --no-progress-meter --parallel --parallel-max 32 -K "$codes.curl" 2>/dev/null | sort | uniq -c | sed 's/^/  HTTP status count: /' || true
 used=$(api "$url/api/v1/campaigns/$campaign" | sed -n 's/.*"redemptionCount":\([0-9]*\).*/\1/p')
 echo "redeemed $used of a sample of $redeem codes (each now an active coupon grain); silo RSS: $(rss)"
 rm -f "$codes" "$codes.curl"
