@@ -1,0 +1,110 @@
+using CouponGrains.Domain.Caps;
+using Xunit;
+
+namespace CouponGrains.UnitTests.Caps;
+
+public sealed class EscrowTests
+{
+    private static readonly DateTime Now = new(2026, 11, 25, 10, 0, 0, DateTimeKind.Utc);
+    private static readonly DateTime Later = Now.AddSeconds(30);
+
+    [Fact]
+    public void HoldsAreGrantedExactlyUpToTheLimit()
+    {
+        var escrow = new Escrow();
+        escrow.Load(used: 600, count: 6, [], Now);
+
+        Assert.True(escrow.TryHold("r1", 300, limit: 1000, Later));
+        Assert.True(escrow.TryHold("r2", 100, limit: 1000, Later));
+        Assert.False(escrow.TryHold("r3", 1, limit: 1000, Later));
+        Assert.Equal(400, escrow.Held);
+        Assert.Equal(600, escrow.Used);
+    }
+
+    [Fact]
+    public void AnyInterleavingOfHoldsConfirmsAndReleasesStaysWithinTheLimit()
+    {
+        var random = new Random(42);
+        var escrow = new Escrow();
+        const long limit = 10_000;
+        var open = new List<string>();
+        for (var i = 0; i < 20_000; i++)
+        {
+            switch (random.Next(3))
+            {
+                case 0:
+                    var id = $"r{i}";
+                    if (escrow.TryHold(id, random.Next(1, 500), limit, Later))
+                    {
+                        open.Add(id);
+                    }
+
+                    break;
+                case 1 when open.Count > 0:
+                    escrow.Confirm(open[^1]);
+                    open.RemoveAt(open.Count - 1);
+                    break;
+                case 2 when open.Count > 0:
+                    escrow.Release(open[0]);
+                    open.RemoveAt(0);
+                    break;
+            }
+
+            Assert.InRange(escrow.Used + escrow.Held, 0, limit);
+        }
+    }
+
+    [Fact]
+    public void RepeatingAHoldConfirmOrReleaseChangesNothing()
+    {
+        var escrow = new Escrow();
+        Assert.True(escrow.TryHold("r1", 100, 1000, Later));
+        Assert.True(escrow.TryHold("r1", 100, 1000, Later));
+        Assert.Equal(100, escrow.Held);
+
+        Assert.True(escrow.Confirm("r1"));
+        Assert.False(escrow.Confirm("r1"));
+        Assert.False(escrow.Release("r1"));
+        Assert.Equal(100, escrow.Used);
+        Assert.Equal(0, escrow.Held);
+        Assert.Equal(1, escrow.Count);
+    }
+
+    [Fact]
+    public void ARestoreGivesBackOnceAndARestoreKnownAtLoadIsIgnored()
+    {
+        var escrow = new Escrow();
+        escrow.Load(used: 500, count: 5, recentlyRestored: ["already-reversed"], Now);
+
+        Assert.False(escrow.Restore("already-reversed", 100, Now));
+        Assert.True(escrow.Restore("r9", 100, Now));
+        Assert.False(escrow.Restore("r9", 100, Now));
+        Assert.Equal(400, escrow.Used);
+        Assert.Equal(4, escrow.Count);
+    }
+
+    [Fact]
+    public void ARestoreOfAStillPendingHoldNetsToZero()
+    {
+        var escrow = new Escrow();
+        escrow.TryHold("r1", 250, 1000, Later);
+
+        // Committed and reversed before its confirm arrived: dropping the hold is the whole effect.
+        escrow.Restore("r1", 250, Now);
+        escrow.Confirm("r1");
+
+        Assert.Equal(0, escrow.Used);
+        Assert.Equal(0, escrow.Held);
+    }
+
+    [Fact]
+    public void OnlyHoldsPastTheirDeadlineAreExpired()
+    {
+        var escrow = new Escrow();
+        escrow.TryHold("early", 1, null, Now.AddSeconds(5));
+        escrow.TryHold("late", 1, null, Now.AddSeconds(60));
+
+        Assert.Equal(["early"], escrow.ExpiredHolds(Now.AddSeconds(10)));
+        Assert.Empty(escrow.ExpiredHolds(Now));
+    }
+}
