@@ -49,7 +49,7 @@ done
 
 echo "== CouponGrains through the HTTP API (closed model, ${concurrency} users, ${secs}s) =="
 dotnet loadtests/CouponGrains.LoadTests/bin/Release/net10.0/CouponGrains.LoadTests.dll \
-    --url "http://127.0.0.1:$http_port" --scenarios hot,spread --concurrency "$concurrency" --duration "$secs" --warmup 10 \
+    --url "http://127.0.0.1:$http_port" --scenarios hot,spread --concurrency "$concurrency" --duration "$secs" --warmup 20 \
     --out "$ROOT/loadtests/reports" 2>&1 | tee "$tmp/load.log" | grep -E '^\[|reports written'
 ours_hot="$(sed -n 's/^\[hot\] .* rps \([0-9]*\) .*/\1/p' "$tmp/load.log")"
 ours_spread="$(sed -n 's/^\[spread\] .* rps \([0-9]*\) .*/\1/p' "$tmp/load.log")"

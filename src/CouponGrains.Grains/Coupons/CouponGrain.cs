@@ -13,7 +13,9 @@ namespace CouponGrains.Grains.Coupons;
 public sealed class CouponGrain(CouponStore coupons, RedemptionLedger ledger, TimeProvider time)
     : EscrowGrain(ledger, time), ICouponGrain
 {
+    private static readonly TimeSpan s_unlimitedUsesFreshness = TimeSpan.FromSeconds(1);
     private CouponRow? _row;
+    private DateTimeOffset _usesReadAt = DateTimeOffset.MinValue;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken) => LoadAsync();
 
@@ -36,6 +38,14 @@ public sealed class CouponGrain(CouponStore coupons, RedemptionLedger ledger, Ti
     public async Task<CouponView?> GetAsync()
     {
         await LoadAsync();
+        if (_row is { MaxUses: null } row && Time.GetUtcNow() - _usesReadAt > s_unlimitedUsesFreshness)
+        {
+            // Redemptions of an unlimited code do not pass through this grain (nothing to hold), so
+            // its use count is read from the ledger, at most once a second.
+            await LoadFromLedgerAsync(() => Ledger.TotalsAsync(CapScope.Coupon, row.Code), countsAmount: false);
+            _usesReadAt = Time.GetUtcNow();
+        }
+
         return _row is null ? null : View(_row);
     }
 
