@@ -43,6 +43,10 @@ public interface ICapShardGrain : IGrainWithStringKey
     [Alias("confirm"), OneWay]
     Task ConfirmAsync(string member, string redemptionId);
 
+    /// <summary>Confirms many members' holds in one turn: <paramref name="members"/>[i] held <paramref name="redemptionIds"/>[i].</summary>
+    [Alias("confirm-many"), OneWay]
+    Task ConfirmManyAsync(string[] members, string[] redemptionIds);
+
     /// <summary>One-way for the same reason: a lost release expires and is resolved against the ledger.</summary>
     [Alias("release"), OneWay]
     Task ReleaseAsync(string member, string redemptionId);

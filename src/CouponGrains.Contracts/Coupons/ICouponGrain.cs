@@ -48,6 +48,10 @@ public interface ICouponGrain : IGrainWithStringKey
     Task ConfirmAsync(string redemptionId);
 
     /// <summary>One-way for the same reason: a lost release expires and is resolved against the ledger.</summary>
+    /// <summary>Confirms the holds of many committed redemptions in one turn (sent by the ledger after a batch commits).</summary>
+    [Alias("confirm-many"), OneWay]
+    Task ConfirmManyAsync(string[] redemptionIds);
+
     [Alias("release"), OneWay]
     Task ReleaseAsync(string redemptionId);
 

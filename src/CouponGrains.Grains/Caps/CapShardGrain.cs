@@ -57,6 +57,19 @@ public sealed class CapShardGrain(RedemptionLedger ledger, TimeProvider time) : 
         return Task.CompletedTask;
     }
 
+    public Task ConfirmManyAsync(string[] members, string[] redemptionIds)
+    {
+        for (var i = 0; i < members.Length; i++)
+        {
+            if (_members.TryGetValue(members[i], out var entry))
+            {
+                entry.Escrow.Confirm(redemptionIds[i]);
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
     public Task ReleaseAsync(string member, string redemptionId)
     {
         if (_members.TryGetValue(member, out var entry))

@@ -52,6 +52,16 @@ public abstract class EscrowGrain(RedemptionLedger ledger, TimeProvider time) : 
         return Task.CompletedTask;
     }
 
+    public Task ConfirmManyAsync(string[] redemptionIds)
+    {
+        foreach (var id in redemptionIds)
+        {
+            Escrow.Confirm(id);
+        }
+
+        return Task.CompletedTask;
+    }
+
     public Task ReleaseAsync(string redemptionId)
     {
         Escrow.Release(redemptionId);

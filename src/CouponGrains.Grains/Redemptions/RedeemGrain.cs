@@ -15,7 +15,8 @@ namespace CouponGrains.Grains.Redemptions;
 /// <summary>
 /// Coordinates redemptions for one shard of idempotency keys. The path: hold the coupon's use, evaluate
 /// and hold the campaign budget, hold the dealer, branch and customer caps in parallel, append to the
-/// ledger (group-committed, the one durable step), then confirm the holds. Any refusal releases every
+/// ledger (group-committed, the one durable step; the ledger then confirms the holds of the whole batch,
+/// one message per grain). Any refusal releases every
 /// hold taken. If the ledger outcome is unknown the holds stay and resolve against the ledger when they
 /// expire.
 /// </summary>
@@ -189,12 +190,13 @@ public sealed class RedeemGrain(RedemptionLedger ledger, IGrainFactory grains, T
             return await RejectAsync(scope, key, requestHash, missing, holds);
         }
 
-        var capHolds = new List<(Task<HoldStatus> Hold, Func<Task> Confirm, Func<Task> Release, Rejection Refusal)>(3);
+        var capHolds = new List<(Task<HoldStatus> Hold, string ShardKey, string Member, Func<Task> Release, Rejection Refusal)>(3);
         void Hold(CapKind kind, string member, long amount, long limit, Rejection refusal)
         {
-            var grain = grains.GetGrain<ICapShardGrain>(GrainKeys.CapShard(campaignId, kind, member));
-            capHolds.Add((grain.TryHoldAsync(member, redemptionId, amount, limit),
-                () => grain.ConfirmAsync(member, redemptionId), () => grain.ReleaseAsync(member, redemptionId), refusal));
+            var shardKey = GrainKeys.CapShard(campaignId, kind, member);
+            var grain = grains.GetGrain<ICapShardGrain>(shardKey);
+            capHolds.Add((grain.TryHoldAsync(member, redemptionId, amount, limit), shardKey, member,
+                () => grain.ReleaseAsync(member, redemptionId), refusal));
         }
 
         if (caps.PerDealerAmount is { } dealerCap)
@@ -216,7 +218,7 @@ public sealed class RedeemGrain(RedemptionLedger ledger, IGrainFactory grains, T
         }
 
         Rejection? refusal = null;
-        foreach (var (hold, _, release, reason) in capHolds)
+        foreach (var (hold, _, _, release, reason) in capHolds)
         {
             if (await hold == HoldStatus.Held)
             {
@@ -253,7 +255,8 @@ public sealed class RedeemGrain(RedemptionLedger ledger, IGrainFactory grains, T
         AppendStatus appended;
         try
         {
-            appended = await ledger.AppendAsync(new LedgerEntry(record, scope, key, requestHash, actor.KeyId));
+            var held = new HeldCaps(couponHeld, capHolds.Select(h => (h.ShardKey, h.Member)).ToArray());
+            appended = await ledger.AppendAsync(new LedgerEntry(record, scope, key, requestHash, actor.KeyId, held));
         }
         catch (Exception ex)
         {
@@ -265,14 +268,7 @@ public sealed class RedeemGrain(RedemptionLedger ledger, IGrainFactory grains, T
         switch (appended)
         {
             case AppendStatus.Committed:
-                var confirms = new List<Task>(5) { campaign.ConfirmAsync(redemptionId) };
-                if (couponHeld)
-                {
-                    confirms.Add(coupon.ConfirmAsync(redemptionId));
-                }
-
-                confirms.AddRange(capHolds.Select(h => h.Confirm()));
-                await Task.WhenAll(confirms);
+                // The ledger has confirmed every hold of this redemption, batched with its neighbours.
                 logger.LogDebug("Redemption {RedemptionId} committed for {Discount} on {CampaignId}", redemptionId, record.Discount, campaignId);
                 return new RedeemResult { Status = RedeemStatus.Created, Redemption = record };
             case AppendStatus.KeyTaken:

@@ -1,4 +1,8 @@
 using System.Threading.Channels;
+using CouponGrains.Contracts;
+using CouponGrains.Contracts.Campaigns;
+using CouponGrains.Contracts.Caps;
+using CouponGrains.Contracts.Coupons;
 using CouponGrains.Contracts.Redemptions;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -8,7 +12,10 @@ namespace CouponGrains.Grains.Storage;
 
 /// <summary>A redemption to append, with the idempotency key it answers.</summary>
 public sealed record LedgerEntry(RedemptionRecord Record, string IdempotencyScope, string IdempotencyKey,
-    string RequestHash, string ActorKeyId);
+    string RequestHash, string ActorKeyId, HeldCaps Held);
+
+/// <summary>The holds a redemption took besides its campaign's: whether its coupon held a use, and which member caps.</summary>
+public sealed record HeldCaps(bool Coupon, IReadOnlyList<(string ShardKey, string Member)> Members);
 
 public enum AppendStatus
 {
@@ -43,8 +50,11 @@ public sealed class RedemptionLedger : IAsyncDisposable
     private long _batches;
     private long _rows;
 
-    public RedemptionLedger(Database database, ILogger<RedemptionLedger> logger)
+    private readonly IGrainFactory _grains;
+
+    public RedemptionLedger(Database database, IGrainFactory grains, ILogger<RedemptionLedger> logger)
     {
+        _grains = grains;
         _db = database.DataSource;
         _logger = logger;
         _writers = Enumerable.Range(0, Writers).Select(_ => Task.Run(WriteLoopAsync)).ToArray();
@@ -87,6 +97,7 @@ public sealed class RedemptionLedger : IAsyncDisposable
                 var outcomes = await InsertBatchAsync(batch);
                 Interlocked.Increment(ref _batches);
                 Interlocked.Add(ref _rows, batch.Count);
+                ConfirmHolds(batch, outcomes);
                 for (var i = 0; i < batch.Count; i++)
                 {
                     batch[i].Done.TrySetResult(outcomes[i]);
@@ -102,6 +113,70 @@ public sealed class RedemptionLedger : IAsyncDisposable
                     item.Done.TrySetException(ex);
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// Turns the holds of a committed batch into use with one one-way message per grain, instead of one
+    /// per redemption and cap: on a hot campaign that is one turn per batch rather than per redemption.
+    /// Sent before any caller is answered, so a read after a 201 sees the confirmed total. A lost
+    /// message is covered by hold expiry, which resolves against the ledger.
+    /// </summary>
+    private void ConfirmHolds(List<Pending> batch, AppendStatus[] outcomes)
+    {
+        var campaigns = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        var coupons = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        var shards = new Dictionary<string, (List<string> Members, List<string> Ids)>(StringComparer.Ordinal);
+        for (var i = 0; i < batch.Count; i++)
+        {
+            if (outcomes[i] != AppendStatus.Committed)
+            {
+                continue;
+            }
+
+            var entry = batch[i].Entry;
+            var id = entry.Record.Id;
+            Add(campaigns, entry.Record.CampaignId, id);
+            if (entry.Held.Coupon)
+            {
+                Add(coupons, entry.Record.Code, id);
+            }
+
+            foreach (var (shardKey, member) in entry.Held.Members)
+            {
+                if (!shards.TryGetValue(shardKey, out var lists))
+                {
+                    shards[shardKey] = lists = ([], []);
+                }
+
+                lists.Members.Add(member);
+                lists.Ids.Add(id);
+            }
+        }
+
+        foreach (var (campaignId, ids) in campaigns)
+        {
+            _ = _grains.GetGrain<ICampaignGrain>(GrainKeys.Campaign(campaignId)).ConfirmManyAsync(ids.ToArray());
+        }
+
+        foreach (var (code, ids) in coupons)
+        {
+            _ = _grains.GetGrain<ICouponGrain>(GrainKeys.Coupon(code)).ConfirmManyAsync(ids.ToArray());
+        }
+
+        foreach (var (shardKey, (members, ids)) in shards)
+        {
+            _ = _grains.GetGrain<ICapShardGrain>(shardKey).ConfirmManyAsync(members.ToArray(), ids.ToArray());
+        }
+
+        static void Add(Dictionary<string, List<string>> groups, string key, string id)
+        {
+            if (!groups.TryGetValue(key, out var ids))
+            {
+                groups[key] = ids = [];
+            }
+
+            ids.Add(id);
         }
     }
 
