@@ -37,13 +37,10 @@ public interface ICapShardGrain : IGrainWithStringKey
     Task<HoldStatus> TryHoldAsync(string member, string redemptionId, long amount, long limit);
 
     /// <summary>
-    /// One-way: a lost confirm costs nothing but time, because the hold then expires and is resolved
-    /// against the ledger, which confirms it. Saves a response per cap on the hot path.
+    /// Confirms holds of committed redemptions in one turn: <paramref name="members"/>[i] held
+    /// <paramref name="redemptionIds"/>[i]. The ledger sends it after each batch commits. One-way: a lost
+    /// confirm costs only time, because the hold then expires and is resolved against the ledger.
     /// </summary>
-    [Alias("confirm"), OneWay]
-    Task ConfirmAsync(string member, string redemptionId);
-
-    /// <summary>Confirms many members' holds in one turn: <paramref name="members"/>[i] held <paramref name="redemptionIds"/>[i].</summary>
     [Alias("confirm-many"), OneWay]
     Task ConfirmManyAsync(string[] members, string[] redemptionIds);
 

@@ -41,17 +41,14 @@ public interface ICouponGrain : IGrainWithStringKey
     Task<CouponHoldResult> TryHoldAsync(string redemptionId, string dealerId);
 
     /// <summary>
-    /// One-way: a lost confirm costs nothing but time, because the hold then expires and is resolved
-    /// against the ledger (see <see cref="Caps.ICapShardGrain"/>), which confirms it. Saves a response per cap.
+    /// Confirms the holds of committed redemptions in one turn; the ledger sends it after each batch
+    /// commits. One-way: a lost confirm costs only time, because the hold then expires and is resolved
+    /// against the ledger, which confirms it.
     /// </summary>
-    [Alias("confirm"), OneWay]
-    Task ConfirmAsync(string redemptionId);
-
-    /// <summary>One-way for the same reason: a lost release expires and is resolved against the ledger.</summary>
-    /// <summary>Confirms the holds of many committed redemptions in one turn (sent by the ledger after a batch commits).</summary>
     [Alias("confirm-many"), OneWay]
     Task ConfirmManyAsync(string[] redemptionIds);
 
+    /// <summary>One-way for the same reason: a lost release expires and is resolved against the ledger.</summary>
     [Alias("release"), OneWay]
     Task ReleaseAsync(string redemptionId);
 

@@ -8,6 +8,12 @@ namespace CouponGrains.Domain.Caps;
 /// </summary>
 public sealed class Escrow
 {
+    /// <summary>
+    /// How long a restored redemption id is remembered (restores arrive within seconds of a reversal).
+    /// The ledger reports reversals of the same window when an escrow is loaded.
+    /// </summary>
+    public static readonly TimeSpan RestoreMemory = TimeSpan.FromMinutes(10);
+
     private readonly Dictionary<string, Hold> _holds = new(StringComparer.Ordinal);
     private readonly Dictionary<string, DateTime> _restored = new(StringComparer.Ordinal);
 

@@ -46,21 +46,11 @@ public sealed class CapShardGrain(RedemptionLedger ledger, TimeProvider time) : 
         return HoldStatus.Held;
     }
 
-    public Task ConfirmAsync(string member, string redemptionId)
-    {
-        // A member with a pending hold is never dropped, so an unknown member has nothing to confirm.
-        if (_members.TryGetValue(member, out var entry))
-        {
-            entry.Escrow.Confirm(redemptionId);
-        }
-
-        return Task.CompletedTask;
-    }
-
     public Task ConfirmManyAsync(string[] members, string[] redemptionIds)
     {
         for (var i = 0; i < members.Length; i++)
         {
+            // A member with a pending hold is never dropped, so an unknown member has nothing to confirm.
             if (_members.TryGetValue(members[i], out var entry))
             {
                 entry.Escrow.Confirm(redemptionIds[i]);

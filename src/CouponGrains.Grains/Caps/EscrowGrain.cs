@@ -46,12 +46,6 @@ public abstract class EscrowGrain(RedemptionLedger ledger, TimeProvider time) : 
         return true;
     }
 
-    public Task ConfirmAsync(string redemptionId)
-    {
-        Escrow.Confirm(redemptionId);
-        return Task.CompletedTask;
-    }
-
     public Task ConfirmManyAsync(string[] redemptionIds)
     {
         foreach (var id in redemptionIds)
@@ -89,11 +83,8 @@ public abstract class EscrowGrain(RedemptionLedger ledger, TimeProvider time) : 
             }
         }
 
-        escrow.ForgetRestoredBefore(now - RestoreMemory);
+        escrow.ForgetRestoredBefore(now - Escrow.RestoreMemory);
     }
-
-    /// <summary>How long a restored id is remembered: restores arrive within seconds of the reversal.</summary>
-    public static readonly TimeSpan RestoreMemory = TimeSpan.FromMinutes(10);
 
     private async Task SweepAsync(CancellationToken ct)
     {

@@ -1,5 +1,6 @@
 using CouponGrains.Contracts.Coupons;
 using CouponGrains.Contracts.Redemptions;
+using CouponGrains.Domain.Rules;
 using CouponGrains.Grains.Caps;
 using CouponGrains.Grains.Storage;
 
@@ -62,14 +63,9 @@ public sealed class CouponGrain(CouponStore coupons, RedemptionLedger ledger, Ti
             return Reject(RejectionCode.CouponNotFound, "No such coupon code.");
         }
 
-        if (_row.DealerId is not null && !string.Equals(_row.DealerId, dealerId, StringComparison.Ordinal))
+        if (CouponRules.FirstRefusal(_row.DealerId, _row.ExpiresAt, dealerId, Time.GetUtcNow()) is { } refusal)
         {
-            return Reject(RejectionCode.DealerMismatch, "This coupon is bound to another dealer.");
-        }
-
-        if (_row.ExpiresAt is { } expires && Time.GetUtcNow() >= expires)
-        {
-            return Reject(RejectionCode.Expired, "This coupon has expired.");
+            return new CouponHoldResult { Rejection = refusal };
         }
 
         if (!TryHold(redemptionId, 1, _row.MaxUses))

@@ -6,6 +6,7 @@ using CouponGrains.Contracts.Coupons;
 using CouponGrains.Contracts.Dealers;
 using CouponGrains.Contracts.Orders;
 using CouponGrains.Contracts.Redemptions;
+using CouponGrains.Domain.Rules;
 using CouponGrains.Grains.Storage;
 using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
@@ -35,7 +36,8 @@ public sealed class RedeemGrain(RedemptionLedger ledger, IGrainFactory grains, T
 
     private readonly Dictionary<string, Task<(string RequestHash, RedeemResult Result)>> _inFlight = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (string RequestHash, RedeemResult Result, DateTimeOffset At)> _recent = new(StringComparer.Ordinal);
-    private static readonly TimeSpan s_dealerFreshness = TimeSpan.FromSeconds(10);
+    /// <summary>How long a coordinator trusts what it remembers of a dealer profile or an unlimited coupon.</summary>
+    private static readonly TimeSpan s_cacheFreshness = TimeSpan.FromSeconds(10);
     private readonly Dictionary<string, (DealerProfile? Profile, DateTimeOffset Until)> _dealers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (CouponView Coupon, DateTimeOffset Until)> _unlimited = new(StringComparer.Ordinal);
     private IGrainTimer? _sweeper;
@@ -99,7 +101,7 @@ public sealed class RedeemGrain(RedemptionLedger ledger, IGrainFactory grains, T
             _dealers.Clear();
         }
 
-        _dealers[dealerId] = (profile, now + s_dealerFreshness);
+        _dealers[dealerId] = (profile, now + s_cacheFreshness);
         return profile;
     }
 
@@ -116,13 +118,8 @@ public sealed class RedeemGrain(RedemptionLedger ledger, IGrainFactory grains, T
         }
 
         var coupon = known.Coupon;
-        if (coupon.DealerId is not null && coupon.DealerId != order.DealerId)
-        {
-            return new CouponHoldResult { Rejection = new Rejection(RejectionCode.DealerMismatch, "This coupon is bound to another dealer.") };
-        }
-
-        return coupon.ExpiresAt is { } expires && now >= expires
-            ? new CouponHoldResult { Rejection = new Rejection(RejectionCode.Expired, "This coupon has expired.") }
+        return CouponRules.FirstRefusal(coupon.DealerId, coupon.ExpiresAt, order.DealerId, now) is { } refusal
+            ? new CouponHoldResult { Rejection = refusal }
             : new CouponHoldResult { Coupon = coupon };
     }
 
@@ -172,7 +169,7 @@ public sealed class RedeemGrain(RedemptionLedger ledger, IGrainFactory grains, T
 
         if (couponHold.Coupon!.MaxUses is null && remembered is null)
         {
-            _unlimited[order.Code] = (couponHold.Coupon, time.GetUtcNow() + s_dealerFreshness);
+            _unlimited[order.Code] = (couponHold.Coupon, time.GetUtcNow() + s_cacheFreshness);
         }
 
         var campaignId = couponHold.Coupon.CampaignId;

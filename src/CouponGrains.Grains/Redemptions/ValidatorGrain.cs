@@ -5,6 +5,7 @@ using CouponGrains.Contracts.Coupons;
 using CouponGrains.Contracts.Dealers;
 using CouponGrains.Contracts.Orders;
 using CouponGrains.Contracts.Redemptions;
+using CouponGrains.Domain.Rules;
 using Orleans.Concurrency;
 
 namespace CouponGrains.Grains.Redemptions;
@@ -27,14 +28,14 @@ public sealed class ValidatorGrain(IGrainFactory grains, TimeProvider time) : Gr
         }
 
         var reasons = new List<Rejection>();
-        if (coupon.DealerId is not null && coupon.DealerId != order.DealerId)
+        if (CouponRules.DealerRefusal(coupon.DealerId, order.DealerId) is { } otherDealer)
         {
-            reasons.Add(new Rejection(RejectionCode.DealerMismatch, "This coupon is bound to another dealer."));
+            reasons.Add(otherDealer);
         }
 
-        if (coupon.ExpiresAt is { } expires && time.GetUtcNow() >= expires)
+        if (CouponRules.ExpiryRefusal(coupon.ExpiresAt, time.GetUtcNow()) is { } expired)
         {
-            reasons.Add(new Rejection(RejectionCode.Expired, "This coupon has expired."));
+            reasons.Add(expired);
         }
 
         if (coupon.MaxUses is { } max && coupon.Uses >= max)

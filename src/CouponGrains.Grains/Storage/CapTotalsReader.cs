@@ -1,20 +1,21 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
+using CouponGrains.Domain.Caps;
 using Npgsql;
 using NpgsqlTypes;
 
 namespace CouponGrains.Grains.Storage;
 
 /// <summary>
-/// Reads the committed totals of caps from the ledger for grains that activate. Many activations happen
-/// at once under load (every new customer is a new cap grain), so requests are batched: one statement
-/// joins a whole batch of keys against the ledger instead of one round trip, parse and plan per grain.
+/// Reads the committed totals of caps from the ledger when a grain activates or a cap shard first meets
+/// a member. Under load many happen at once (every new customer is a new member), so requests are
+/// batched: one statement joins a whole batch of keys against the ledger instead of one round trip,
+/// parse and plan per cap.
 /// </summary>
 public sealed class CapTotalsReader : IAsyncDisposable
 {
     private const int MaxBatch = 256;
     private const int Readers = 4;
-    private static readonly TimeSpan s_reversalMemory = TimeSpan.FromMinutes(10);
 
     private readonly NpgsqlDataSource _db;
     private readonly ILogger _logger;
@@ -98,7 +99,7 @@ public sealed class CapTotalsReader : IAsyncDisposable
         command.Parameters.Add(new NpgsqlParameter<string[]>("a", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = requests.Select(r => r.A).ToArray() });
         command.Parameters.Add(new NpgsqlParameter<string[]>("b", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = requests.Select(r => r.B).ToArray() });
         command.Parameters.Add(new NpgsqlParameter<string[]>("c", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = requests.Select(r => r.C).ToArray() });
-        command.Parameters.AddWithValue("memory", s_reversalMemory);
+        command.Parameters.AddWithValue("memory", Escrow.RestoreMemory);
         var totals = new LedgerTotals[requests.Count];
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())
