@@ -11,15 +11,15 @@ public static class GrainKeys
 
     public static string Dealer(string dealerId) => dealerId;
 
-    /// <summary>The members of one kind of cap in a campaign are spread over this many shards.</summary>
+    /// <summary>The members of one group of caps in a campaign are spread over this many shards.</summary>
     public const int CapShards = 32;
 
-    /// <summary>The shard holding a member's cap: <c>{campaign}/{kind}/{shard}</c>.</summary>
-    public static string CapShard(string campaignId, Caps.CapKind kind, string member) =>
-        $"{campaignId}/{(int)kind}/{Fnv(member, 2166136261u) % CapShards}";
-
-    /// <summary>The member of a branch cap: its dealer and branch.</summary>
-    public static string BranchMember(string dealerId, string branchId) => $"{dealerId}/{branchId}";
+    /// <summary>
+    /// The shard holding a member's caps: <c>{campaign}/{group}/{shard}</c>, where the member is the
+    /// dealer for dealer and branch caps (so one call holds all of a dealer's) or the customer.
+    /// </summary>
+    public static string CapShard(string campaignId, Caps.CapGroup group, string member) =>
+        $"{campaignId}/{(int)group}/{Fnv(member, 2166136261u) % CapShards}";
 
     /// <summary>How many redemption coordinators there are; changing it is safe (the ledger is the arbiter).</summary>
     public const int RedeemShards = 256;

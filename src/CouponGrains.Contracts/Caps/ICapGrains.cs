@@ -8,51 +8,122 @@ public enum HoldStatus
     Exhausted,
 }
 
-/// <summary>The caps that belong to a member of a campaign: a dealer's money, a branch's count, a customer's count.</summary>
+/// <summary>What a per-member cap counts and whose it is.</summary>
 public enum CapKind
 {
-    /// <summary>Sum of a dealer's discounts in a campaign (member: dealer id).</summary>
+    /// <summary>Sum of a dealer's discounts in a campaign.</summary>
     DealerAmount,
-    /// <summary>Redemptions of a dealer's branch in a campaign (member: dealer id and branch id).</summary>
+    /// <summary>Redemptions of a dealer's branch in a campaign.</summary>
     BranchCount,
-    /// <summary>Redemptions of a customer in a campaign (member: customer id).</summary>
+    /// <summary>Redemptions of a customer in a campaign.</summary>
     CustomerCount,
+    /// <summary>Redemptions of a dealer in a campaign.</summary>
+    DealerCount,
+    /// <summary>Sum of a dealer's branch's discounts in a campaign.</summary>
+    BranchAmount,
 }
+
+/// <summary>
+/// The grains a campaign's per-member caps live in. A dealer's caps (its money, its count, and those of
+/// its branches) share one shard picked by the dealer, so one call holds them all; customers are
+/// spread by customer.
+/// </summary>
+public enum CapGroup
+{
+    Dealer,
+    Customer,
+}
+
+/// <summary>
+/// One cap of one member, optionally limited to a period: the unit a cap shard keeps an escrow for.
+/// Its <see cref="Key"/> is a stable string, <c>{kind}/{dealer or customer}/{branch}/{period}</c>, where
+/// the period is <c>{fromUnixSeconds}-{toUnixSeconds}</c> in UTC (empty for the campaign's lifetime),
+/// so the shard can read the slot's committed total from the ledger without knowing the campaign.
+/// </summary>
+public readonly record struct CapSlot(CapKind Kind, string Member, string? Branch = null, DateTimeOffset? From = null, DateTimeOffset? To = null)
+{
+    public CapGroup Group => Kind == CapKind.CustomerCount ? CapGroup.Customer : CapGroup.Dealer;
+
+    /// <summary>True when the slot counts money (its holds are discounts), false when it counts redemptions.</summary>
+    public bool CountsAmount => Kind is CapKind.DealerAmount or CapKind.BranchAmount;
+
+    public string Key =>
+        $"{(int)Kind}{GrainKeys.Separator}{Member}{GrainKeys.Separator}{Branch}{GrainKeys.Separator}{Period}";
+
+    private string Period => From is { } from && To is { } to ? $"{from.ToUnixTimeSeconds()}-{to.ToUnixTimeSeconds()}" : "";
+
+    /// <summary>The shard of <paramref name="campaignId"/> this slot lives in.</summary>
+    public string ShardKey(string campaignId) => GrainKeys.CapShard(campaignId, Group, Member);
+
+    /// <summary>The amount a redemption giving <paramref name="discount"/> takes from this slot.</summary>
+    public long AmountOf(long discount) => CountsAmount ? discount : 1;
+
+    public static CapSlot Parse(string key)
+    {
+        var parts = key.Split(GrainKeys.Separator);
+        if (parts.Length != 4 || !int.TryParse(parts[0], out var kind) || !Enum.IsDefined((CapKind)kind))
+        {
+            throw new FormatException($"'{key}' is not a cap slot.");
+        }
+
+        DateTimeOffset? from = null, to = null;
+        if (parts[3].Length > 0)
+        {
+            var dash = parts[3].IndexOf('-', 1);
+            from = DateTimeOffset.FromUnixTimeSeconds(long.Parse(parts[3][..dash], System.Globalization.CultureInfo.InvariantCulture));
+            to = DateTimeOffset.FromUnixTimeSeconds(long.Parse(parts[3][(dash + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        return new CapSlot((CapKind)kind, parts[1], parts[2].Length > 0 ? parts[2] : null, from, to);
+    }
+}
+
+/// <summary>A hold to take on one slot: <c>used + held + amount ≤ limit</c>.</summary>
+[GenerateSerializer, Alias("cap-hold"), Immutable]
+public sealed record CapHold([property: Id(0)] string Slot, [property: Id(1)] long Amount, [property: Id(2)] long Limit);
+
+/// <summary>What a reversal gives back to one slot.</summary>
+[GenerateSerializer, Alias("cap-restore"), Immutable]
+public sealed record CapRestore([property: Id(0)] string Slot, [property: Id(1)] long Amount);
 
 [GenerateSerializer, Alias("cap-usage"), Immutable]
 public sealed record CapUsage([property: Id(0)] long Used, [property: Id(1)] long Held);
 
 /// <summary>
-/// Escrow caps of one kind for the members of one campaign that hash to one shard. Key:
-/// <see cref="GrainKeys.CapShard"/>. Every member (a dealer, a branch, a customer) is its own cap:
-/// a hold is granted only when <c>used + held + amount ≤ limit</c>, so the cap can never be exceeded;
-/// a hold is confirmed once the redemption is in the ledger, or released. A member's committed total
-/// is read from the ledger the first time the shard sees it. Dealers, branches and customers are many
-/// and often seen once, so they share long-lived shards instead of each costing an activation.
+/// The per-member caps of one campaign whose members hash to one shard (key:
+/// <see cref="GrainKeys.CapShard"/>). Every slot is its own escrow: a hold is granted only when
+/// <c>used + held + amount ≤ limit</c>, so a cap can never be exceeded; a hold is confirmed once the
+/// redemption is in the ledger, or released. A slot's committed total is read from the ledger the
+/// first time the shard sees it. Dealers, branches and customers are many and often seen once, so they
+/// share long-lived shards instead of each costing an activation.
 /// </summary>
 [Alias("cap-shard")]
 public interface ICapShardGrain : IGrainWithStringKey
 {
+    /// <summary>
+    /// Holds every slot for <paramref name="redemptionId"/>, all or nothing, in one turn. Returns -1
+    /// when all are held, else the index of the first hold that did not fit (nothing is then held).
+    /// </summary>
     [Alias("hold")]
-    Task<HoldStatus> TryHoldAsync(string member, string redemptionId, long amount, long limit);
+    Task<int> TryHoldAsync(string redemptionId, CapHold[] holds);
 
     /// <summary>
-    /// Confirms holds of committed redemptions in one turn: <paramref name="members"/>[i] held
+    /// Confirms holds of committed redemptions in one turn: <paramref name="slots"/>[i] held
     /// <paramref name="redemptionIds"/>[i]. The ledger sends it after each batch commits. One-way: a lost
     /// confirm costs only time, because the hold then expires and is resolved against the ledger.
     /// </summary>
     [Alias("confirm-many"), OneWay]
-    Task ConfirmManyAsync(string[] members, string[] redemptionIds);
+    Task ConfirmManyAsync(string[] slots, string[] redemptionIds);
 
     /// <summary>One-way for the same reason: a lost release expires and is resolved against the ledger.</summary>
     [Alias("release"), OneWay]
-    Task ReleaseAsync(string member, string redemptionId);
+    Task ReleaseAsync(string redemptionId, string[] slots);
 
-    /// <summary>Gives back what a reversed redemption took; applied once per redemption id.</summary>
+    /// <summary>Gives back what a reversed redemption took; applied once per redemption id and slot.</summary>
     [Alias("restore")]
-    Task RestoreAsync(string member, string redemptionId, long amount);
+    Task RestoreAsync(string redemptionId, CapRestore[] restores);
 
-    /// <summary>Committed use and pending holds of a member, for dry runs.</summary>
+    /// <summary>Committed use and pending holds of a slot, for dry runs.</summary>
     [Alias("usage")]
-    Task<CapUsage> GetUsageAsync(string member);
+    Task<CapUsage> GetUsageAsync(string slot);
 }

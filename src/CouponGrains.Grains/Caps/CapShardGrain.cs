@@ -7,15 +7,16 @@ using Orleans.Concurrency;
 namespace CouponGrains.Grains.Caps;
 
 /// <summary>
-/// One shard of a campaign's dealer budgets, branch quotas or customer limits: an <see cref="Escrow"/>
-/// per member, loaded from the ledger (in batches, see <see cref="CapTotalsReader"/>) the first time
+/// One shard of a campaign's per-member caps (a dealer's and its branches', or customers'): an
+/// <see cref="Escrow"/> per <see cref="CapSlot"/>, loaded from the ledger (in batches, see <see cref="CapTotalsReader"/>) the first time
 /// the member is seen and dropped again when idle with nothing held.
 /// </summary>
 /// <remarks>
 /// Reentrant so that one member's first-time load does not stall the shard. What holds across the
-/// await: a member's escrow is created only once its totals are loaded (concurrent first calls share
-/// one load task), and every check-and-hold runs in a single turn after that, so two holds for one
-/// member can never both pass a check that only one of them fits.
+/// await: a slot's escrow is created only once its totals are loaded (concurrent first calls share
+/// one load task), and every check-and-hold of a call runs in a single turn after all its slots are
+/// loaded, so two holds for one slot can never both pass a check that only one of them fits, and a
+/// call holds either all of its slots or none.
 /// </remarks>
 [GrainType("cap-shard"), Reentrant]
 public sealed class CapShardGrain(RedemptionLedger ledger, TimeProvider time) : Grain, ICapShardGrain
@@ -28,30 +29,64 @@ public sealed class CapShardGrain(RedemptionLedger ledger, TimeProvider time) : 
 
     private string CampaignId => GrainKeys.Split(this.GetPrimaryKeyString())[0];
 
-    private CapKind Kind => (CapKind)int.Parse(GrainKeys.Split(this.GetPrimaryKeyString())[1], System.Globalization.CultureInfo.InvariantCulture);
-
     private DateTime UtcNow => time.GetUtcNow().UtcDateTime;
 
-    public async Task<HoldStatus> TryHoldAsync(string member, string redemptionId, long amount, long limit)
+    public async Task<int> TryHoldAsync(string redemptionId, CapHold[] holds)
     {
-        var entry = await GetAsync(member);
-        entry.LastUsed = UtcNow;
-        if (!entry.Escrow.TryHold(redemptionId, amount, limit, UtcNow + EscrowGrain.HoldTimeout))
+        // Load every slot first (one batched ledger read for the new ones), then take them from the
+        // map again and check and hold them all in one turn: no other call interleaves between the
+        // checks and the holds, and a slot the sweeper dropped during an await is loaded afresh.
+        var entries = new Member[holds.Length];
+        while (!TryTakeLoaded(holds, entries))
         {
-            return HoldStatus.Exhausted;
+            foreach (var hold in holds)
+            {
+                await GetAsync(hold.Slot);
+            }
+        }
+
+        var now = UtcNow;
+        for (var i = 0; i < holds.Length; i++)
+        {
+            if (!entries[i].Escrow.CanFit(holds[i].Amount, holds[i].Limit))
+            {
+                return i;
+            }
+        }
+
+        var deadline = now + EscrowGrain.HoldTimeout;
+        for (var i = 0; i < holds.Length; i++)
+        {
+            entries[i].LastUsed = now;
+            entries[i].Escrow.TryHold(redemptionId, holds[i].Amount, holds[i].Limit, deadline);
         }
 
         DelayDeactivation(EscrowGrain.HoldTimeout + EscrowGrain.HoldTimeout);
         _sweeper ??= this.RegisterGrainTimer(SweepAsync, s_sweepEvery, s_sweepEvery);
-        return HoldStatus.Held;
+        return -1;
     }
 
-    public Task ConfirmManyAsync(string[] members, string[] redemptionIds)
+    private bool TryTakeLoaded(CapHold[] holds, Member[] entries)
     {
-        for (var i = 0; i < members.Length; i++)
+        for (var i = 0; i < holds.Length; i++)
         {
-            // A member with a pending hold is never dropped, so an unknown member has nothing to confirm.
-            if (_members.TryGetValue(members[i], out var entry))
+            if (!_members.TryGetValue(holds[i].Slot, out var entry))
+            {
+                return false;
+            }
+
+            entries[i] = entry;
+        }
+
+        return true;
+    }
+
+    public Task ConfirmManyAsync(string[] slots, string[] redemptionIds)
+    {
+        for (var i = 0; i < slots.Length; i++)
+        {
+            // A slot with a pending hold is never dropped, so an unknown slot has nothing to confirm.
+            if (_members.TryGetValue(slots[i], out var entry))
             {
                 entry.Escrow.Confirm(redemptionIds[i]);
             }
@@ -60,68 +95,75 @@ public sealed class CapShardGrain(RedemptionLedger ledger, TimeProvider time) : 
         return Task.CompletedTask;
     }
 
-    public Task ReleaseAsync(string member, string redemptionId)
+    public Task ReleaseAsync(string redemptionId, string[] slots)
     {
-        if (_members.TryGetValue(member, out var entry))
+        foreach (var slot in slots)
         {
-            entry.Escrow.Release(redemptionId);
+            if (_members.TryGetValue(slot, out var entry))
+            {
+                entry.Escrow.Release(redemptionId);
+            }
         }
 
         return Task.CompletedTask;
     }
 
-    public Task RestoreAsync(string member, string redemptionId, long amount)
+    public Task RestoreAsync(string redemptionId, CapRestore[] restores)
     {
-        // A member not loaded here will read the reversal from the ledger when it is next loaded.
-        if (_members.TryGetValue(member, out var entry))
+        // A slot not loaded here will read the reversal from the ledger when it is next loaded.
+        foreach (var restore in restores)
         {
-            entry.Escrow.Restore(redemptionId, amount, UtcNow);
+            if (_members.TryGetValue(restore.Slot, out var entry))
+            {
+                entry.Escrow.Restore(redemptionId, restore.Amount, UtcNow);
+            }
         }
 
         return Task.CompletedTask;
     }
 
-    public async Task<CapUsage> GetUsageAsync(string member)
+    public async Task<CapUsage> GetUsageAsync(string slot)
     {
-        var entry = await GetAsync(member);
+        var entry = await GetAsync(slot);
         return new CapUsage(entry.Escrow.Used, entry.Escrow.Held);
     }
 
-    private ValueTask<Member> GetAsync(string member)
+    private ValueTask<Member> GetAsync(string slot)
     {
-        if (_members.TryGetValue(member, out var known))
+        if (_members.TryGetValue(slot, out var known))
         {
             return ValueTask.FromResult(known);
         }
 
-        if (!_loading.TryGetValue(member, out var load))
+        if (!_loading.TryGetValue(slot, out var load))
         {
-            load = LoadAsync(member);
-            _loading[member] = load;
+            load = LoadAsync(slot);
+            _loading[slot] = load;
         }
 
         return new ValueTask<Member>(load);
     }
 
-    private async Task<Member> LoadAsync(string member)
+    private async Task<Member> LoadAsync(string key)
     {
         try
         {
-            var totals = Kind switch
+            var slot = CapSlot.Parse(key);
+            var scope = slot.Kind switch
             {
-                CapKind.DealerAmount => await ledger.TotalsAsync(CapScope.Dealer, CampaignId, member),
-                CapKind.BranchCount => await ledger.TotalsAsync(CapScope.Branch, CampaignId,
-                    member[..member.IndexOf(GrainKeys.Separator)], member[(member.IndexOf(GrainKeys.Separator) + 1)..]),
-                _ => await ledger.TotalsAsync(CapScope.Customer, CampaignId, member),
+                CapKind.DealerAmount or CapKind.DealerCount => CapScope.Dealer,
+                CapKind.BranchCount or CapKind.BranchAmount => CapScope.Branch,
+                _ => CapScope.Customer,
             };
+            var totals = await ledger.TotalsAsync(scope, CampaignId, slot.Member, slot.Branch, slot.From, slot.To);
             var entry = new Member(new Escrow()) { LastUsed = UtcNow };
-            entry.Escrow.Load(Kind == CapKind.DealerAmount ? totals.Amount : totals.Count, totals.Count, totals.RecentlyReversed, UtcNow);
-            _members[member] = entry;
+            entry.Escrow.Load(slot.CountsAmount ? totals.Amount : totals.Count, totals.Count, totals.RecentlyReversed, UtcNow);
+            _members[key] = entry;
             return entry;
         }
         finally
         {
-            _loading.Remove(member);
+            _loading.Remove(key);
         }
     }
 

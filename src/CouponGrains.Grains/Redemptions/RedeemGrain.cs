@@ -7,6 +7,7 @@ using CouponGrains.Contracts.Dealers;
 using CouponGrains.Contracts.Orders;
 using CouponGrains.Contracts.Redemptions;
 using CouponGrains.Domain.Rules;
+using CouponGrains.Grains.Caps;
 using CouponGrains.Grains.Storage;
 using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
@@ -187,43 +188,35 @@ public sealed class RedeemGrain(RedemptionLedger ledger, IGrainFactory grains, T
             return await RejectAsync(scope, key, requestHash, missing, holds);
         }
 
-        var capHolds = new List<(Task<HoldStatus> Hold, string ShardKey, string Member, Func<Task> Release, Rejection Refusal)>(3);
-        void Hold(CapKind kind, string member, long amount, long limit, Rejection refusal)
-        {
-            var shardKey = GrainKeys.CapShard(campaignId, kind, member);
-            var grain = grains.GetGrain<ICapShardGrain>(shardKey);
-            capHolds.Add((grain.TryHoldAsync(member, redemptionId, amount, limit), shardKey, member,
-                () => grain.ReleaseAsync(member, redemptionId), refusal));
-        }
-
-        if (caps.PerDealerAmount is { } dealerCap)
-        {
-            Hold(CapKind.DealerAmount, order.DealerId, campaignHold.Discount, dealerCap,
-                new Rejection(RejectionCode.DealerCapReached, "The dealer's cap for this campaign is reached."));
-        }
-
-        if (caps.PerBranchRedemptions is { } branchCap)
-        {
-            Hold(CapKind.BranchCount, GrainKeys.BranchMember(order.DealerId, order.BranchId!), 1, branchCap,
-                new Rejection(RejectionCode.BranchQuotaReached, "The branch's quota for this campaign is reached."));
-        }
-
-        if (caps.PerCustomerRedemptions is { } customerCap)
-        {
-            Hold(CapKind.CustomerCount, order.Customer.Id!, 1, customerCap,
-                new Rejection(RejectionCode.CustomerLimitReached, "The customer's limit for this campaign is reached."));
-        }
-
+        // A dealer's caps (its own and its branch's) share one shard and a customer's another: one call
+        // per group, both in parallel, each holding all of its slots or none.
+        var memberCaps = MemberCaps.For(caps, order.DealerId, order.BranchId, order.Customer.Id, campaignHold.Discount);
+        var held = new List<(string ShardKey, string Slot)>(memberCaps.Count);
         Rejection? refusal = null;
-        foreach (var (hold, _, _, release, reason) in capHolds)
+        if (memberCaps.Count > 0)
         {
-            if (await hold == HoldStatus.Held)
+            var groups = new List<(ICapShardGrain Shard, string ShardKey, List<MemberCap> Caps, Task<int> Hold)>(2);
+            foreach (var group in memberCaps.GroupBy(c => c.Slot.Group))
             {
-                holds.Add(release);
+                var groupCaps = group.ToList();
+                var shardKey = groupCaps[0].Slot.ShardKey(campaignId);
+                var shard = grains.GetGrain<ICapShardGrain>(shardKey);
+                var holdsOfGroup = groupCaps.Select(c => new CapHold(c.Slot.Key, c.Amount, c.Limit)).ToArray();
+                groups.Add((shard, shardKey, groupCaps, shard.TryHoldAsync(redemptionId, holdsOfGroup)));
             }
-            else
+
+            foreach (var (shard, shardKey, groupCaps, hold) in groups)
             {
-                refusal ??= reason;
+                var refused = await hold;
+                if (refused >= 0)
+                {
+                    refusal ??= groupCaps[refused].Refusal;
+                    continue;
+                }
+
+                var slots = groupCaps.Select(c => c.Slot.Key).ToArray();
+                holds.Add(() => shard.ReleaseAsync(redemptionId, slots));
+                held.AddRange(slots.Select(slot => (shardKey, slot)));
             }
         }
 
@@ -252,8 +245,7 @@ public sealed class RedeemGrain(RedemptionLedger ledger, IGrainFactory grains, T
         AppendStatus appended;
         try
         {
-            var held = new HeldCaps(couponHeld, capHolds.Select(h => (h.ShardKey, h.Member)).ToArray());
-            appended = await ledger.AppendAsync(new LedgerEntry(record, scope, key, requestHash, actor.KeyId, held));
+            appended = await ledger.AppendAsync(new LedgerEntry(record, scope, key, requestHash, actor.KeyId, new HeldCaps(couponHeld, held)));
         }
         catch (Exception ex)
         {

@@ -4,6 +4,7 @@ using CouponGrains.Contracts.Caps;
 using CouponGrains.Contracts.Campaigns;
 using CouponGrains.Contracts.Coupons;
 using CouponGrains.Contracts.Redemptions;
+using CouponGrains.Grains.Caps;
 using CouponGrains.Grains.Storage;
 
 namespace CouponGrains.Grains.Redemptions;
@@ -51,22 +52,11 @@ public sealed class RedemptionGrain(RedemptionLedger ledger, IGrainFactory grain
             campaign.RestoreAsync(Id, reversed.Discount),
             grains.GetGrain<ICouponGrain>(GrainKeys.Coupon(reversed.Code)).RestoreAsync(Id, 1),
         };
-        void Restore(CapKind kind, string member, long amount) =>
-            restores.Add(grains.GetGrain<ICapShardGrain>(GrainKeys.CapShard(reversed.CampaignId, kind, member)).RestoreAsync(member, Id, amount));
-
-        if (caps.PerDealerAmount is not null)
+        foreach (var group in MemberCaps.For(caps, reversed.DealerId, reversed.BranchId, reversed.CustomerId, reversed.Discount)
+                     .GroupBy(c => c.Slot.Group))
         {
-            Restore(CapKind.DealerAmount, reversed.DealerId, reversed.Discount);
-        }
-
-        if (caps.PerBranchRedemptions is not null && reversed.BranchId is { } branch)
-        {
-            Restore(CapKind.BranchCount, GrainKeys.BranchMember(reversed.DealerId, branch), 1);
-        }
-
-        if (caps.PerCustomerRedemptions is not null && reversed.CustomerId is { } customer)
-        {
-            Restore(CapKind.CustomerCount, customer, 1);
+            var shard = grains.GetGrain<ICapShardGrain>(group.First().Slot.ShardKey(reversed.CampaignId));
+            restores.Add(shard.RestoreAsync(Id, group.Select(c => new CapRestore(c.Slot.Key, c.Amount)).ToArray()));
         }
 
         await Task.WhenAll(restores);

@@ -6,6 +6,7 @@ using CouponGrains.Contracts.Dealers;
 using CouponGrains.Contracts.Orders;
 using CouponGrains.Contracts.Redemptions;
 using CouponGrains.Domain.Rules;
+using CouponGrains.Grains.Caps;
 using Orleans.Concurrency;
 
 namespace CouponGrains.Grains.Redemptions;
@@ -47,30 +48,12 @@ public sealed class ValidatorGrain(IGrainFactory grains, TimeProvider time) : Gr
         var evaluation = await grains.GetGrain<ICampaignGrain>(GrainKeys.Campaign(campaignId)).EvaluateAsync(order, await dealerTask);
         reasons.AddRange(evaluation.Reasons);
         var caps = evaluation.Caps;
-        if (caps.PerDealerAmount is { } dealerCap)
+        foreach (var cap in MemberCaps.For(caps, order.DealerId, order.BranchId, order.Customer.Id, evaluation.Discount))
         {
-            var usage = await UsageAsync(campaignId, CapKind.DealerAmount, order.DealerId);
-            if (usage.Used + usage.Held + evaluation.Discount > dealerCap)
+            var usage = await grains.GetGrain<ICapShardGrain>(cap.Slot.ShardKey(campaignId)).GetUsageAsync(cap.Slot.Key);
+            if (usage.Used + usage.Held + cap.Amount > cap.Limit)
             {
-                reasons.Add(new Rejection(RejectionCode.DealerCapReached, "The dealer's cap for this campaign is reached."));
-            }
-        }
-
-        if (caps.PerBranchRedemptions is { } branchCap && order.BranchId is { } branch)
-        {
-            var usage = await UsageAsync(campaignId, CapKind.BranchCount, GrainKeys.BranchMember(order.DealerId, branch));
-            if (usage.Used + usage.Held + 1 > branchCap)
-            {
-                reasons.Add(new Rejection(RejectionCode.BranchQuotaReached, "The branch's quota for this campaign is reached."));
-            }
-        }
-
-        if (caps.PerCustomerRedemptions is { } customerCap && order.Customer.Id is { } customer)
-        {
-            var usage = await UsageAsync(campaignId, CapKind.CustomerCount, customer);
-            if (usage.Used + usage.Held + 1 > customerCap)
-            {
-                reasons.Add(new Rejection(RejectionCode.CustomerLimitReached, "The customer's limit for this campaign is reached."));
+                reasons.Add(cap.Refusal);
             }
         }
 
@@ -83,7 +66,4 @@ public sealed class ValidatorGrain(IGrainFactory grains, TimeProvider time) : Gr
             CampaignId = campaignId,
         };
     }
-
-    private Task<CapUsage> UsageAsync(string campaignId, CapKind kind, string member) =>
-        grains.GetGrain<ICapShardGrain>(GrainKeys.CapShard(campaignId, kind, member)).GetUsageAsync(member);
 }

@@ -17,6 +17,10 @@ public sealed class CapTotalsReader : IAsyncDisposable
     private const int MaxBatch = 256;
     private const int Readers = 4;
 
+    // Npgsql sends the extremes as -infinity and infinity: a lifetime cap is a period without bounds.
+    private static readonly DateTime s_beginning = DateTime.SpecifyKind(DateTime.MinValue, DateTimeKind.Utc);
+    private static readonly DateTime s_end = DateTime.SpecifyKind(DateTime.MaxValue, DateTimeKind.Utc);
+
     private readonly NpgsqlDataSource _db;
     private readonly ILogger _logger;
     private readonly Channel<Request> _queue = Channel.CreateUnbounded<Request>();
@@ -29,9 +33,15 @@ public sealed class CapTotalsReader : IAsyncDisposable
         _readers = Enumerable.Range(0, Readers).Select(_ => Task.Run(ReadLoopAsync)).ToArray();
     }
 
-    public Task<LedgerTotals> TotalsAsync(CapScope scope, string a, string? b, string? c)
+    /// <summary>
+    /// The committed totals of one cap, optionally only of redemptions made in [<paramref name="from"/>,
+    /// <paramref name="to"/>) (a per-period cap).
+    /// </summary>
+    public Task<LedgerTotals> TotalsAsync(CapScope scope, string a, string? b, string? c, DateTimeOffset? from = null, DateTimeOffset? to = null)
     {
-        var request = new Request(scope, a, b ?? "", c ?? "", new TaskCompletionSource<LedgerTotals>(TaskCreationOptions.RunContinuationsAsynchronously));
+        var request = new Request(scope, a, b ?? "", c ?? "",
+            from?.UtcDateTime ?? s_beginning, to?.UtcDateTime ?? s_end,
+            new TaskCompletionSource<LedgerTotals>(TaskCreationOptions.RunContinuationsAsynchronously));
         if (!_queue.Writer.TryWrite(request))
         {
             throw new InvalidOperationException("The ledger reader is shutting down.");
@@ -89,16 +99,19 @@ public sealed class CapTotalsReader : IAsyncDisposable
         await using var command = _db.CreateCommand(
             $"""
             SELECT k.i, t.amount, t.committed, t.reversed
-            FROM unnest(@a, @b, @c) WITH ORDINALITY AS k(a, b, c, i)
+            FROM unnest(@a, @b, @c, @f, @t) WITH ORDINALITY AS k(a, b, c, f, t, i)
             CROSS JOIN LATERAL (
                 SELECT COALESCE(sum(r.discount - r.reversed_discount), 0)::bigint AS amount,
                        count(*) FILTER (WHERE r.status = 'committed') AS committed,
                        COALESCE(array_agg(r.id) FILTER (WHERE r.status = 'reversed' AND r.reversed_at > now() - @memory), '{"{}"}') AS reversed
-                FROM redemptions r WHERE {join} AND r.status <> 'aborted') AS t
+                FROM redemptions r
+                WHERE {join} AND r.status <> 'aborted' AND r.redeemed_at >= k.f AND r.redeemed_at < k.t) AS t
             """);
         command.Parameters.Add(new NpgsqlParameter<string[]>("a", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = requests.Select(r => r.A).ToArray() });
         command.Parameters.Add(new NpgsqlParameter<string[]>("b", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = requests.Select(r => r.B).ToArray() });
         command.Parameters.Add(new NpgsqlParameter<string[]>("c", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = requests.Select(r => r.C).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter<DateTime[]>("f", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { TypedValue = requests.Select(r => r.From).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter<DateTime[]>("t", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { TypedValue = requests.Select(r => r.To).ToArray() });
         command.Parameters.AddWithValue("memory", Escrow.RestoreMemory);
         var totals = new LedgerTotals[requests.Count];
         await using var reader = await command.ExecuteReaderAsync();
@@ -117,5 +130,5 @@ public sealed class CapTotalsReader : IAsyncDisposable
         await Task.WhenAll(_readers);
     }
 
-    private sealed record Request(CapScope Scope, string A, string B, string C, TaskCompletionSource<LedgerTotals> Done);
+    private sealed record Request(CapScope Scope, string A, string B, string C, DateTime From, DateTime To, TaskCompletionSource<LedgerTotals> Done);
 }

@@ -361,8 +361,9 @@ public sealed class RedemptionLedger : IAsyncDisposable
     }
 
     /// <summary>The committed amount and count of one cap, and the ids it has given back recently (batched).</summary>
-    public Task<LedgerTotals> TotalsAsync(CapScope scope, string campaignOrCode, string? dimension = null, string? branch = null) =>
-        _totals.TotalsAsync(scope, campaignOrCode, dimension, branch);
+    public Task<LedgerTotals> TotalsAsync(CapScope scope, string campaignOrCode, string? dimension = null, string? branch = null,
+        DateTimeOffset? from = null, DateTimeOffset? to = null) =>
+        _totals.TotalsAsync(scope, campaignOrCode, dimension, branch, from, to);
 
     private static async Task<StoredRedemption?> ReadOneAsync(NpgsqlCommand command)
     {
