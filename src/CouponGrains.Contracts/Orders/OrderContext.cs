@@ -10,7 +10,24 @@ public sealed record OrderLine
     [Id(3)] public required long UnitPrice { get; init; }
     [Id(4)] public long? UnitCost { get; init; }
 
+    /// <summary>The labour operation this line bills, for service bundles; null for a part.</summary>
+    [Id(5)] public string? LabourCode { get; init; }
+
+    /// <summary><c>part</c> or <c>labour</c> (see <see cref="OrderLineKinds"/>); null reads as a part,
+    /// or as labour when <see cref="LabourCode"/> is set.</summary>
+    [Id(6)] public string? Kind { get; init; }
+
+    /// <summary>True when the line bills labour rather than a part.</summary>
+    public bool IsLabour => Kind is null ? LabourCode is not null : string.Equals(Kind, OrderLineKinds.Labour, StringComparison.Ordinal);
+
     public long LineValue => checked(Quantity * UnitPrice);
+}
+
+/// <summary>The kinds of order line.</summary>
+public static class OrderLineKinds
+{
+    public const string Part = "part";
+    public const string Labour = "labour";
 }
 
 [GenerateSerializer, Alias("order-customer"), Immutable]
@@ -34,4 +51,13 @@ public sealed record OrderContext
     [Id(4)] public string? Region { get; init; }
     [Id(5)] public OrderCustomer Customer { get; init; } = new();
     [Id(6)] public OrderLine[] Lines { get; init; } = [];
+
+    /// <summary>The complaint or field-failure reference a <c>goodwill</c> adjustment is tied to.</summary>
+    [Id(7)] public string? ComplaintReference { get; init; }
+
+    /// <summary>The serial number a <c>warranty</c> cover is bound to (single use per serial).</summary>
+    [Id(8)] public string? SerialNumber { get; init; }
+
+    /// <summary>The job card a <c>warranty</c> cover is bound to when there is no serial number.</summary>
+    [Id(9)] public string? JobCard { get; init; }
 }

@@ -20,6 +20,11 @@ public enum RejectionCode
     ApprovalRequired,
     Blacklisted,
     CurrencyMismatch,
+    BundleIncomplete,
+    ReferenceRequired,
+    SerialAlreadyUsed,
+    NotCombinable,
+    TooManyCodes,
 }
 
 [GenerateSerializer, Alias("rejection"), Immutable]
@@ -46,6 +51,11 @@ public static class RejectionCodes
         RejectionCode.ApprovalRequired => "approval_required",
         RejectionCode.Blacklisted => "blacklisted",
         RejectionCode.CurrencyMismatch => "currency_mismatch",
+        RejectionCode.BundleIncomplete => "bundle_incomplete",
+        RejectionCode.ReferenceRequired => "reference_required",
+        RejectionCode.SerialAlreadyUsed => "serial_already_used",
+        RejectionCode.NotCombinable => "not_combinable",
+        RejectionCode.TooManyCodes => "too_many_codes",
         _ => throw new ArgumentOutOfRangeException(nameof(code), code, null),
     };
 
@@ -54,7 +64,8 @@ public static class RejectionCodes
     {
         RejectionCode.CouponNotFound => 404,
         RejectionCode.CouponUsesExhausted or RejectionCode.CampaignBudgetExhausted or RejectionCode.DealerCapReached
-            or RejectionCode.BranchQuotaReached or RejectionCode.CustomerLimitReached => 409,
+            or RejectionCode.BranchQuotaReached or RejectionCode.CustomerLimitReached
+            or RejectionCode.SerialAlreadyUsed => 409,
         _ => 422,
     };
 }

@@ -30,15 +30,24 @@ public static class DiscountCalculator
     /// never exceeds what the eligible lines are worth.
     /// </summary>
     /// <exception cref="ArgumentException">Unknown discount type or slab basis (validation rejects both earlier).</exception>
-    public static long Compute(DiscountDefinition d, long eligibleValue, long eligibleQuantity)
+    public static long Compute(DiscountDefinition d, long eligibleValue, long eligibleQuantity) =>
+        Compute(d, eligibleValue, eligibleQuantity, out _);
+
+    /// <summary>
+    /// As <see cref="Compute(DiscountDefinition, long, long)"/>, and says which tier was chosen:
+    /// <paramref name="slabIndex"/> is the index into <see cref="DiscountDefinition.Slabs"/> of the slab
+    /// reached, or −1 when the discount is not a slab or no slab is reached.
+    /// </summary>
+    public static long Compute(DiscountDefinition d, long eligibleValue, long eligibleQuantity, out int slabIndex)
     {
         ArgumentNullException.ThrowIfNull(d);
 
+        slabIndex = -1;
         var raw = d.Type switch
         {
             DiscountTypes.Percent => Capped(MoneyMath.PercentOf(eligibleValue, d.Percent), d.MaxAmount),
             DiscountTypes.Fixed => d.Amount,
-            DiscountTypes.Slab => Capped(SlabDiscount(d, eligibleValue, eligibleQuantity), d.MaxAmount),
+            DiscountTypes.Slab => Capped(SlabDiscount(d, eligibleValue, eligibleQuantity, out slabIndex), d.MaxAmount),
             _ => throw new ArgumentException($"Unknown discount type '{d.Type}'.", nameof(d)),
         };
 
@@ -47,7 +56,7 @@ public static class DiscountCalculator
         return eligibleValue <= 0 ? 0 : MoneyMath.Clamp(raw, 0, eligibleValue);
     }
 
-    private static long SlabDiscount(DiscountDefinition d, long eligibleValue, long eligibleQuantity)
+    private static long SlabDiscount(DiscountDefinition d, long eligibleValue, long eligibleQuantity, out int slabIndex)
     {
         var basis = d.Basis switch
         {
@@ -58,16 +67,27 @@ public static class DiscountCalculator
 
         // Slabs are few and may arrive in any order, so a single pass beats sorting. On equal From the
         // first one wins (validation rejects duplicates anyway).
-        Slab? best = null;
-        foreach (var slab in d.Slabs)
+        slabIndex = SlabReached(d.Slabs, basis);
+        return slabIndex < 0 ? 0 : MoneyMath.PercentOf(eligibleValue, d.Slabs[slabIndex].Percent);
+    }
+
+    /// <summary>
+    /// The index of the slab with the greatest From ≤ <paramref name="basis"/> (the first on equal From),
+    /// or −1 when none is reached.
+    /// </summary>
+    public static int SlabReached(IReadOnlyList<Slab> slabs, long basis)
+    {
+        ArgumentNullException.ThrowIfNull(slabs);
+        var best = -1;
+        for (var i = 0; i < slabs.Count; i++)
         {
-            if (slab.From <= basis && (best is null || slab.From > best.From))
+            if (slabs[i].From <= basis && (best < 0 || slabs[i].From > slabs[best].From))
             {
-                best = slab;
+                best = i;
             }
         }
 
-        return best is null ? 0 : MoneyMath.PercentOf(eligibleValue, best.Percent);
+        return best;
     }
 
     private static long Capped(long amount, long? max) => max is { } cap && amount > cap ? cap : amount;

@@ -1,4 +1,5 @@
 using CouponGrains.Contracts.Campaigns;
+using CouponGrains.Domain.Time;
 
 namespace CouponGrains.Domain.Rules;
 
@@ -9,8 +10,9 @@ namespace CouponGrains.Domain.Rules;
 /// </summary>
 public sealed class CompiledRules
 {
-    private CompiledRules(EligibilityRules rules, TimeZoneInfo timeZone, DateTimeOffset validFromUtc, DateTimeOffset validUntilUtc)
+    private CompiledRules(CampaignDefinition campaign, TimeZoneInfo timeZone, DateTimeOffset validFromUtc, DateTimeOffset validUntilUtc)
     {
+        var rules = campaign.Eligibility;
         Skus = ToSet(rules.Skus);
         Categories = ToSet(rules.Categories);
         ExcludedSkus = ToSet(rules.ExcludedSkus);
@@ -20,6 +22,9 @@ public sealed class CompiledRules
         CustomerTags = ToSet(rules.CustomerTags);
         DealerIds = ToSet(rules.DealerIds);
         TimeZone = timeZone;
+        Kind = campaign.Kind;
+        Bundle = BundleRequirements.Compile(campaign.Bundle);
+        Warranty = WarrantyTerms.Compile(campaign.Warranty);
         ValidFromUtc = validFromUtc;
         ValidUntilUtc = validUntilUtc;
 
@@ -38,6 +43,15 @@ public sealed class CompiledRules
     public IReadOnlySet<string> ChannelTiers { get; }
     public IReadOnlySet<string> CustomerTags { get; }
     public IReadOnlySet<string> DealerIds { get; }
+
+    /// <summary>The campaign's kind (see <see cref="CampaignKinds"/>), which picks its discount rule.</summary>
+    public string Kind { get; }
+
+    /// <summary>What a <c>service_bundle</c> requires, as lookups; empty for other kinds.</summary>
+    public BundleRequirements Bundle { get; }
+
+    /// <summary>Who may use a <c>warranty</c> cover and its per-line cap.</summary>
+    public WarrantyTerms Warranty { get; }
 
     /// <summary>The campaign's time zone, resolved from its IANA id (e.g. "Asia/Kolkata").</summary>
     public TimeZoneInfo TimeZone { get; }
@@ -72,67 +86,10 @@ public sealed class CompiledRules
         ArgumentNullException.ThrowIfNull(campaign);
 
         var zone = TimeZoneInfo.FindSystemTimeZoneById(campaign.TimeZone);
-        var from = ToUtc(campaign.ValidFrom, zone, laterOccurrence: false);
-        var until = ToUtc(campaign.ValidUntil, zone, laterOccurrence: true);
-        return new CompiledRules(campaign.Eligibility, zone, from, until);
+        var from = ZoneClock.ToUtc(campaign.ValidFrom, zone, laterOccurrence: false);
+        var until = ZoneClock.ToUtc(campaign.ValidUntil, zone, laterOccurrence: true);
+        return new CompiledRules(campaign, zone, from, until);
     }
 
-    private static HashSet<string> ToSet(string[]? values) => new(values ?? [], StringComparer.Ordinal);
-
-    private static DateTimeOffset ToUtc(DateTime wallClock, TimeZoneInfo zone, bool laterOccurrence)
-    {
-        var local = DateTime.SpecifyKind(wallClock, DateTimeKind.Unspecified);
-
-        if (zone.IsInvalidTime(local))
-        {
-            return StartOfIntervalAfterGap(local, zone);
-        }
-
-        if (zone.IsAmbiguousTime(local))
-        {
-            // UTC = local − offset, so the larger offset gives the earlier instant.
-            var offsets = zone.GetAmbiguousTimeOffsets(local);
-            var chosen = offsets[0];
-            foreach (var offset in offsets)
-            {
-                if (laterOccurrence ? offset < chosen : offset > chosen)
-                {
-                    chosen = offset;
-                }
-            }
-
-            return new DateTimeOffset(local, chosen).ToUniversalTime();
-        }
-
-        return new DateTimeOffset(local, zone.GetUtcOffset(local)).ToUniversalTime();
-    }
-
-    /// <summary>
-    /// The first UTC instant whose wall clock in <paramref name="zone"/> is at or after a time that
-    /// falls in a DST gap, which is the transition instant itself.
-    /// </summary>
-    private static DateTimeOffset StartOfIntervalAfterGap(DateTime local, TimeZoneInfo zone)
-    {
-        // Offsets lie within [−12 h, +14 h], so the instant sought is within this window; no zone has
-        // two transitions that close together, so the wall clock is monotone over it and a binary
-        // search over ticks finds the first instant whose wall clock reaches the given time.
-        var lo = Math.Max(DateTime.MinValue.Ticks, local.Ticks - TimeSpan.FromHours(15).Ticks);
-        var hi = Math.Min(DateTime.MaxValue.Ticks, local.Ticks + TimeSpan.FromHours(13).Ticks);
-        while (lo < hi)
-        {
-            var mid = lo + (hi - lo) / 2;
-            var utc = new DateTime(mid, DateTimeKind.Utc);
-            var wall = utc + zone.GetUtcOffset(utc);
-            if (wall >= local)
-            {
-                hi = mid;
-            }
-            else
-            {
-                lo = mid + 1;
-            }
-        }
-
-        return new DateTimeOffset(lo, TimeSpan.Zero);
-    }
+    internal static HashSet<string> ToSet(string[]? values) => new(values ?? [], StringComparer.Ordinal);
 }
