@@ -11,7 +11,9 @@ campaign=$(api -X POST "$url/api/v1/campaigns" -d '{"name":"memory","kind":"deal
   "validFrom":"2026-01-01T00:00:00","validUntil":"2030-01-01T00:00:00","timeZone":"UTC","discount":{"type":"fixed","amount":100}}' \
   | sed -n 's/.*"id":"\([^"]*\)".*/\1/p')
 api -X POST "$url/api/v1/campaigns/$campaign/submit" >/dev/null
-api -X POST "$url/api/v1/campaigns/$campaign/approve" >/dev/null
+# Separation of duties: a finance key, not the creator's, approves.
+finance=$(api -X POST "$url/api/v1/api-keys" -d '{"name":"memory finance","role":"finance"}' | sed -n 's/.*"key":"\([^"]*\)".*/\1/p')
+curl -fsS -H "X-Api-Key: $finance" -X POST "$url/api/v1/campaigns/$campaign/approve" >/dev/null
 api -X PUT "$url/api/v1/dealers/MEM-1" -d '{"name":"memory dealer","channelTier":"dealer"}' >/dev/null
 codes=$(mktemp)
 start=$(date +%s)

@@ -53,7 +53,8 @@ public sealed class DemoSeeder(IHostApplicationLifetime lifetime, IGrainFactory 
                 MarginFloorPercent = 12,
             }, actor);
             await campaign.TransitionAsync(LifecycleAction.Submit, "demo", actor);
-            await campaign.TransitionAsync(LifecycleAction.Approve, "demo", actor);
+            // Separation of duties: the campaign's approver is not its creator.
+            await campaign.TransitionAsync(LifecycleAction.Approve, "demo", new Actor("demo-finance", Roles.Finance, null));
             await campaign.IssueCouponsAsync(new CouponIssueRequest { NamedCode = "BRAKES10" }, actor);
         }
 

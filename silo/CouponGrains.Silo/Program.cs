@@ -3,8 +3,15 @@ using CouponGrains.Grains.Storage;
 using CouponGrains.Silo;
 
 var demo = args.Contains("--demo");
-var builder = WebApplication.CreateBuilder(args.Where(a => a != "--demo").ToArray());
+var builder = WebApplication.CreateBuilder(args.Where(a => a is not ("--demo" or "--verify-audit")).ToArray());
 await MigrationRunner.ApplyAsync(builder.Configuration.PostgresConnectionString());
+if (args.Contains("--verify-audit"))
+{
+    // Verify the audit trail's hash chain and exit: 0 intact, 1 broken.
+    Environment.ExitCode = await AuditVerifyCommand.RunAsync(builder.Configuration.PostgresConnectionString());
+    return;
+}
+
 builder.AddCouponGrainsSilo();
 builder.Services.AddCouponGrainsApi(builder.Configuration);
 if (demo)

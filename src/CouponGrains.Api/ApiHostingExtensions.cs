@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using System.Threading.RateLimiting;
+using CouponGrains.Api.Abuse;
 using CouponGrains.Api.Auth;
 using CouponGrains.Api.Endpoints;
 using CouponGrains.Api.Http;
@@ -9,6 +10,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Scalar.AspNetCore;
 
 namespace CouponGrains.Api;
@@ -23,6 +25,9 @@ public sealed class ApiOptions
 
     /// <summary>Burst allowance of a dealer key.</summary>
     public int DealerBurst { get; set; } = 1000;
+
+    /// <summary>After a rotation, how long the previous secret keeps working (0: it stops at once).</summary>
+    public int KeyRotationGraceSeconds { get; set; }
 }
 
 /// <summary>
@@ -39,6 +44,12 @@ public static class ApiHostingExtensions
         services.AddSingleton(options);
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<ApiKeyCache>();
+        services.AddSingleton<ApiKeyUsageFlusher>();
+        services.AddHostedService(sp => sp.GetRequiredService<ApiKeyUsageFlusher>());
+        var abuse = configuration.GetSection(AbuseOptions.Section).Get<AbuseOptions>() ?? new AbuseOptions();
+        services.AddSingleton(abuse);
+        services.AddSingleton(sp => new FailedCodeLimiter(abuse, sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<ILogger<FailedCodeLimiter>>()));
         services.AddProblemDetails();
         services.AddExceptionHandler<ApiExceptionHandler>();
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
@@ -56,13 +67,17 @@ public static class ApiHostingExtensions
             .AddPolicy(Policies.Finance, p => p.RequireRole(Roles.Admin, Roles.Finance))
             .AddPolicy(Policies.Ops, p => p.RequireRole(Roles.Admin, Roles.Ops))
             .AddPolicy(Policies.Staff, p => p.RequireRole(Roles.Staff))
+            .AddPolicy(Policies.Approvers, p => p.RequireRole(Roles.Admin, Roles.Finance, Roles.Approver))
+            .AddPolicy(Policies.Auditors, p => p.RequireRole(Roles.Admin, Roles.Finance, Roles.Ops))
             .AddPolicy(Policies.Redeemers, p => p.RequireRole(Roles.All));
         services.AddRateLimiter(o =>
         {
             o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
             o.OnRejected = async (context, ct) =>
             {
-                context.HttpContext.Response.Headers.RetryAfter = "1";
+                // The token bucket says when the next token is due; without it, a second is the bucket's period.
+                var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var due) ? due : TimeSpan.FromSeconds(1);
+                context.HttpContext.Response.Headers.RetryAfter = Problems.RetryAfterSeconds(retryAfter);
                 await Problems.Write(context.HttpContext, 429, "rate_limited", "Too many requests for this API key; slow down.");
             };
             o.AddPolicy(RateLimitPolicy, http =>
@@ -74,10 +89,11 @@ public static class ApiHostingExtensions
                     return RateLimitPartition.GetNoLimiter("staff");
                 }
 
-                var key = http.User.FindFirst(ApiKeyAuthenticationHandler.KeyIdClaim)?.Value ?? dealer;
+                // Partitioned by key id (never by dealer id or address), so each key has its own bucket.
+                var key = http.User.FindFirst(ApiKeyAuthenticationHandler.KeyIdClaim)?.Value ?? "dealer:" + dealer;
                 return RateLimitPartition.GetTokenBucketLimiter(key, _ => new TokenBucketRateLimiterOptions
                 {
-                    TokenLimit = options.DealerBurst,
+                    TokenLimit = Math.Max(1, options.DealerBurst),
                     TokensPerPeriod = options.DealerRequestsPerSecond,
                     ReplenishmentPeriod = TimeSpan.FromSeconds(1),
                     QueueLimit = 0,
@@ -117,6 +133,8 @@ public static class ApiHostingExtensions
         api.MapCampaignEndpoints();
         api.MapCouponEndpoints();
         api.MapRedemptionEndpoints();
+        api.MapApprovalEndpoints();
+        api.MapAuditEndpoints();
         routes.MapOpenApi();
         routes.MapScalarApiReference("/docs");
         return api;

@@ -1,3 +1,5 @@
+using CouponGrains.Grains.Approvals;
+using CouponGrains.Grains.Audit;
 using CouponGrains.Grains.Storage;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -5,13 +7,18 @@ namespace CouponGrains.Grains;
 
 public static class GrainsHostingExtensions
 {
-    /// <summary>Registers the PostgreSQL pieces the grains use: pool, ledger, coupon and key stores.</summary>
+    /// <summary>Registers the PostgreSQL pieces the grains use: pool, ledger, coupon, key and approval stores,
+    /// the audit trail and its sealer; binds <c>Approvals</c> settings.</summary>
     public static IServiceCollection AddCouponGrainsStorage(this IServiceCollection services, string connectionString)
     {
         services.AddSingleton(_ => new Database(Database.CreateDataSource(connectionString)));
         services.AddSingleton<RedemptionLedger>();
         services.AddSingleton<CouponStore>();
         services.AddSingleton<ApiKeyStore>();
+        services.AddSingleton<AuditLog>();
+        services.AddHostedService<AuditSealer>();
+        services.AddSingleton<ApprovalStore>();
+        services.AddOptions<ApprovalOptions>().BindConfiguration(ApprovalOptions.Section);
         services.AddSingleton(TimeProvider.System);
         return services;
     }

@@ -94,12 +94,24 @@ public sealed class ApiKeyAuthenticationHandler(
     }
 }
 
-/// <summary>Caches key resolutions for a few seconds so that a request costs no grain call for its key.</summary>
+/// <summary>
+/// Caches key resolutions so that a request costs no grain call for its key. A key that is revoked or
+/// rotated stops working at once on the host that handled the change (<see cref="Invalidate"/>) and
+/// within <see cref="KnownFor"/> (10 s) on every other host. Also notes which keys were used, for
+/// <see cref="ApiKeyUsageFlusher"/> to record off the request path, at most once a minute per key.
+/// </summary>
 public sealed class ApiKeyCache(IGrainFactory grains, TimeProvider time)
 {
-    private static readonly TimeSpan s_known = TimeSpan.FromSeconds(10);
+    /// <summary>How long a resolved key is trusted without asking again: the bound on revocation across hosts.</summary>
+    public static readonly TimeSpan KnownFor = TimeSpan.FromSeconds(10);
+
+    /// <summary>How often a key's use is recorded at most.</summary>
+    public static readonly TimeSpan UsageResolution = TimeSpan.FromMinutes(1);
+
     private static readonly TimeSpan s_unknown = TimeSpan.FromSeconds(2);
     private readonly ConcurrentDictionary<string, (ApiKeyPrincipal? Principal, DateTimeOffset Until)> _entries = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _lastMarked = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, byte> _used = new(StringComparer.Ordinal);
 
     public async ValueTask<ApiKeyPrincipal?> ResolveAsync(string key)
     {
@@ -112,6 +124,7 @@ public sealed class ApiKeyCache(IGrainFactory grains, TimeProvider time)
         var now = time.GetUtcNow();
         if (_entries.TryGetValue(hash, out var entry) && entry.Until > now)
         {
+            MarkUsed(entry.Principal, now);
             return entry.Principal;
         }
 
@@ -121,8 +134,93 @@ public sealed class ApiKeyCache(IGrainFactory grains, TimeProvider time)
             _entries.Clear();
         }
 
-        _entries[hash] = (principal, now + (principal is null ? s_unknown : s_known));
+        _entries[hash] = (principal, now + (principal is null ? s_unknown : KnownFor));
+        MarkUsed(principal, now);
         return principal;
+    }
+
+    /// <summary>Forgets every cached resolution of <paramref name="keyId"/> (after a revoke or rotation on this host).</summary>
+    public void Invalidate(string keyId)
+    {
+        foreach (var (hash, entry) in _entries)
+        {
+            if (entry.Principal?.Id == keyId)
+            {
+                _entries.TryRemove(hash, out _);
+            }
+        }
+    }
+
+    /// <summary>The keys used since the last call, each at most once a minute.</summary>
+    public string[] TakeUsed()
+    {
+        var ids = _used.Keys.ToArray();
+        foreach (var id in ids)
+        {
+            _used.TryRemove(id, out _);
+        }
+
+        if (_lastMarked.Count > 100_000)
+        {
+            _lastMarked.Clear();
+        }
+
+        return ids;
+    }
+
+    private void MarkUsed(ApiKeyPrincipal? principal, DateTimeOffset now)
+    {
+        // A read per request; a write once a minute per key.
+        if (principal is null || (_lastMarked.TryGetValue(principal.Id, out var last) && now - last < UsageResolution))
+        {
+            return;
+        }
+
+        _lastMarked[principal.Id] = now;
+        _used.TryAdd(principal.Id, 0);
+    }
+}
+
+/// <summary>Writes the keys' last-use times every 15 s, in one one-way call, off the request path.</summary>
+public sealed class ApiKeyUsageFlusher(ApiKeyCache cache, IGrainFactory grains, TimeProvider time, ILogger<ApiKeyUsageFlusher> logger)
+    : Microsoft.Extensions.Hosting.BackgroundService
+{
+    private static readonly TimeSpan s_interval = TimeSpan.FromSeconds(15);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(s_interval, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                await FlushAsync();
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Shutting down; the uses not yet written are lost, which only makes last-used a minute staler.
+        }
+    }
+
+    /// <summary>Records the pending uses now.</summary>
+    public async Task FlushAsync()
+    {
+        var used = cache.TakeUsed();
+        if (used.Length == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await grains.GetGrain<IApiKeyGrain>(GrainKeys.ApiKeys).TouchAsync(used);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Last-use times are informative; losing one flush is harmless.
+            logger.LogWarning(e, "Recording API key use failed");
+        }
     }
 }
 
@@ -135,6 +233,8 @@ public static class Policies
     public const string Staff = "staff";
     public const string Ops = "ops";
     public const string Redeemers = "redeemers";
+    public const string Approvers = "approvers";
+    public const string Auditors = "auditors";
 
     public static Actor ToActor(this ClaimsPrincipal user) =>
         new(user.FindFirstValue(ApiKeyAuthenticationHandler.KeyIdClaim) ?? "unknown",
@@ -145,6 +245,9 @@ public static class Policies
     public static string? DealerId(this ClaimsPrincipal user) => user.FindFirstValue(ApiKeyAuthenticationHandler.DealerClaim);
 
     /// <summary>True when this principal may see or act on an object of <paramref name="dealerId"/>.</summary>
+    /// <summary>True for a dealer's key (bound to one dealer), false for staff.</summary>
+    public static bool IsDealerKey(this ClaimsPrincipal user) => user.DealerId() is not null;
+
     public static bool MayAccessDealer(this ClaimsPrincipal user, string? dealerId) =>
         user.DealerId() is not { } own || string.Equals(own, dealerId, StringComparison.Ordinal);
 }

@@ -21,6 +21,14 @@ public static class CampaignEndpoints
             .RequireAuthorization(Policies.CampaignEditors);
         group.MapGet("/{id}", GetAsync).WithName("GetCampaign").WithSummary("Read a campaign with its live budget")
             .RequireAuthorization(Policies.Staff);
+        group.MapPut("/{id}", UpdateAsync).WithName("UpdateCampaign")
+            .WithSummary("Replace a campaign's definition; changed money terms send an approved campaign back to approval")
+            .RequireAuthorization(Policies.CampaignEditors);
+        group.MapGet("/{id}/approval", GetApprovalAsync).WithName("GetCampaignApproval")
+            .WithSummary("Where a campaign stands in its approval chain").RequireAuthorization(Policies.Staff);
+        group.MapPost("/{id}/projection", ProjectAsync).WithName("ProjectCampaign")
+            .WithSummary("Finance projection: maximum cost and the lowest margin an order can reach, from catalogue costs")
+            .RequireAuthorization(Policies.Staff);
         foreach (var (route, action, policy, summary) in Lifecycle)
         {
             group.MapPost($"/{{id}}/{route}", (string id, LifecycleRequest? body, ClaimsPrincipal user, IGrainFactory grains) =>
@@ -79,19 +87,133 @@ public static class CampaignEndpoints
             return Problems.NotFound("campaign");
         }
 
+        var errors = new List<FieldError>();
         if (body?.Note is { } note && !CodeFormat.IsValidText(note, 2000))
         {
-            return Problems.Invalid("note", "must be 1-2000 characters without control characters.");
+            errors.Add(new("note", "must be 1-2000 characters without control characters."));
         }
 
-        var result = await grains.GetGrain<ICampaignGrain>(GrainKeys.Campaign(id)).TransitionAsync(action, body?.Note, user.ToActor());
-        return result.Status switch
+        if (body?.ReasonCode is { } reason && !IsReasonCode(reason))
         {
-            CommandStatus.Done => TypedResults.Ok(result.Campaign!.ToResponse()),
-            CommandStatus.NotFound => Problems.NotFound("campaign"),
-            _ => Problems.Conflict(result.Code ?? "conflict", result.Message),
-        };
+            errors.Add(new("reasonCode", "must be 1-64 characters of a-z, 0-9 and '_'."));
+        }
+
+        if (action == LifecycleAction.Reject && body?.Note is null && body?.ReasonCode is null)
+        {
+            errors.Add(new("reasonCode", "a rejection needs a reason: reasonCode or note."));
+        }
+
+        var catalogue = body?.Catalogue is { } items ? Catalogue(items, errors) : null;
+        if (catalogue is not null && action != LifecycleAction.Submit)
+        {
+            errors.Add(new("catalogue", "is accepted on submit only; use POST /campaigns/{id}/projection to review other costs."));
+        }
+
+        if (errors.Count > 0)
+        {
+            return Problems.Invalid(errors);
+        }
+
+        var request = new TransitionRequest { Note = body?.Note, ReasonCode = body?.ReasonCode, Catalogue = catalogue };
+        var result = await grains.GetGrain<ICampaignGrain>(GrainKeys.Campaign(id)).TransitionWithAsync(action, request, user.ToActor());
+        return ToResult(result);
     }
+
+    public static async Task<Results<Ok<CampaignResponse>, ProblemHttpResult>> UpdateAsync(
+        string id, CampaignRequest body, ClaimsPrincipal user, IGrainFactory grains)
+    {
+        if (!CodeFormat.IsValidId(id))
+        {
+            return Problems.NotFound("campaign");
+        }
+
+        var errors = new List<FieldError>();
+        if (body.ToContract(errors) is not { } definition)
+        {
+            return Problems.Invalid(errors);
+        }
+
+        return ToResult(await grains.GetGrain<ICampaignGrain>(GrainKeys.Campaign(id)).UpdateAsync(definition, user.ToActor()));
+    }
+
+    public static async Task<Results<Ok<CampaignApprovalResponse>, ProblemHttpResult>> GetApprovalAsync(string id, IGrainFactory grains)
+    {
+        var view = CodeFormat.IsValidId(id) ? await grains.GetGrain<ICampaignGrain>(GrainKeys.Campaign(id)).GetApprovalAsync() : null;
+        return view is null ? Problems.NotFound("campaign") : TypedResults.Ok(view.ToResponse());
+    }
+
+    public static async Task<Results<Ok<CampaignProjection>, ProblemHttpResult>> ProjectAsync(
+        string id, ProjectionRequest? body, IGrainFactory grains)
+    {
+        if (!CodeFormat.IsValidId(id))
+        {
+            return Problems.NotFound("campaign");
+        }
+
+        var errors = new List<FieldError>();
+        var catalogue = body?.Catalogue is { } items ? Catalogue(items, errors) : null;
+        if (errors.Count > 0)
+        {
+            return Problems.Invalid(errors);
+        }
+
+        var projection = await grains.GetGrain<ICampaignGrain>(GrainKeys.Campaign(id)).ProjectAsync(catalogue);
+        return projection is null ? Problems.NotFound("campaign") : TypedResults.Ok(projection);
+    }
+
+    private static Results<Ok<CampaignResponse>, ProblemHttpResult> ToResult(CampaignCommandResult result) => result.Status switch
+    {
+        CommandStatus.Done => TypedResults.Ok(result.Campaign!.ToResponse()),
+        CommandStatus.NotFound => Problems.NotFound("campaign"),
+        CommandStatus.Forbidden => Problems.Of(StatusCodes.Status403Forbidden, result.Code ?? "forbidden", result.Message ?? "Not allowed."),
+        _ => Problems.Conflict(result.Code ?? "conflict", result.Message),
+    };
+
+    private const int MaxCatalogueItems = 5000;
+
+    private static CatalogueItem[]? Catalogue(CatalogueItemRequest?[] items, List<FieldError> errors)
+    {
+        if (items.Length > MaxCatalogueItems)
+        {
+            errors.Add(new("catalogue", $"may hold at most {MaxCatalogueItems} items."));
+            return null;
+        }
+
+        var result = new CatalogueItem[items.Length];
+        for (var i = 0; i < items.Length; i++)
+        {
+            var item = items[i];
+            var field = $"catalogue[{i}]";
+            if (item is null || !CodeFormat.IsValidText(item.Sku, 64))
+            {
+                errors.Add(new($"{field}.sku", "is required: 1-64 characters without control characters."));
+                continue;
+            }
+
+            if (item.Category is not null && !CodeFormat.IsValidText(item.Category, 64))
+            {
+                errors.Add(new($"{field}.category", "must be 1-64 characters without control characters."));
+            }
+
+            if (item.UnitPrice is not { } price || price is < 1 or > CampaignMapping.MaxMoney)
+            {
+                errors.Add(new($"{field}.unitPrice", $"is required: minor units from 1 to {CampaignMapping.MaxMoney}."));
+            }
+
+            if (item.UnitCost is not { } cost || cost is < 0 or > CampaignMapping.MaxMoney)
+            {
+                errors.Add(new($"{field}.unitCost", $"is required: minor units from 0 to {CampaignMapping.MaxMoney}."));
+            }
+
+            result[i] = new CatalogueItem { Sku = item.Sku!, Category = item.Category, UnitPrice = item.UnitPrice ?? 0, UnitCost = item.UnitCost ?? 0 };
+        }
+
+        return errors.Count > 0 ? null : result;
+    }
+
+    /// <summary>A snake_case reason code.</summary>
+    public static bool IsReasonCode(string? code) =>
+        code is { Length: >= 1 and <= 64 } && code.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '_');
 
     public static async Task<Results<Created<CouponCodesResponse>, ProblemHttpResult>> IssueCouponsAsync(
         string id, CouponIssueRequestBody body, ClaimsPrincipal user, IGrainFactory grains)

@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text.Json;
+using CouponGrains.Api.Abuse;
 using CouponGrains.Api.Auth;
 using CouponGrains.Api.Http;
 using CouponGrains.Api.Models;
@@ -16,10 +17,18 @@ using Microsoft.AspNetCore.Routing;
 
 namespace CouponGrains.Api.Endpoints;
 
+public sealed class ReturnLineRequest
+{
+    /// <summary>The line's position in the order, as the redemption's lines report it.</summary>
+    public int? Line { get; set; }
+    public long? Quantity { get; set; }
+}
+
 public sealed class ReversalRequest
 {
     public string? Reason { get; set; }
-    public JsonElement? Lines { get; set; }
+    /// <summary>For a partial return: the quantities coming back; omit to reverse the whole redemption.</summary>
+    public ReturnLineRequest[]? Lines { get; set; }
 }
 
 public sealed class InvoiceRequest
@@ -47,10 +56,80 @@ public static class RedemptionEndpoints
             .WithSummary("Reverse a redemption (once); every counter it touched is restored").RequireAuthorization(Policies.Redeemers);
         group.MapPost("/redemptions/{id}/invoice", InvoiceAsync).WithName("MapRedemptionInvoice")
             .WithSummary("Map a redemption to its invoice").RequireAuthorization(Policies.Redeemers);
+        group.MapPost("/qualifications", QualifyAsync).WithName("Qualify")
+            .WithSummary("The campaigns an order qualifies for, with the discount each would give now").RequireAuthorization(Policies.Redeemers);
+        group.MapGet("/campaigns/{id}/rebates/{dealerId}", RebateAsync).WithName("GetRebateAccrual")
+            .WithSummary("A dealer's retro-rebate accrual in a campaign").RequireAuthorization(Policies.Redeemers);
         return group;
     }
 
-    public static async Task<Results<Ok<ValidationResponse>, ProblemHttpResult>> ValidateAsync(
+    /// <summary>The most codes one validation may stack.</summary>
+    public const int MaxStackedCodes = 10;
+
+    public static async Task<Results<Ok<ValidationResponse>, Ok<StackValidationResponse>, ProblemHttpResult>> ValidateAsync(
+        OrderRequest body, HttpContext http, IGrainFactory grains, FailedCodeLimiter limiter)
+    {
+        var user = http.User;
+        if (!user.MayAccessDealer(body.DealerId))
+        {
+            return Problems.Forbidden("A dealer key may only act for its own dealer.");
+        }
+
+        var keyId = user.ToActor().KeyId;
+        if (limiter.IsBlocked(keyId, out var retryAfter))
+        {
+            return Problems.TooManyFailedCodes(http.Response, retryAfter);
+        }
+
+        var errors = new List<FieldError>();
+        string[]? codes = null;
+        if (body.Codes is { } raw)
+        {
+            codes = raw.Select(CodeFormat.NormalizeCode).ToArray()!;
+            if (body.Code is not null || raw.Length is 0 or > MaxStackedCodes || codes.Any(c => c is null) || codes.Distinct().Count() != codes.Length)
+            {
+                return Problems.Invalid("codes", $"must list 1 to {MaxStackedCodes} distinct codes (and replaces code).");
+            }
+
+            body.Code = codes[0];
+        }
+
+        if (body.ToContract(requireOrderId: false, errors) is not { } order)
+        {
+            return Problems.Invalid(errors);
+        }
+
+        var validator = grains.GetGrain<IValidatorGrain>(0);
+        if (codes is not null)
+        {
+            var stack = await validator.ValidateStackAsync(order, codes);
+            foreach (var code in stack.Codes)
+            {
+                NoteUnknownCode(code.Reason?.Code, keyId, limiter);
+            }
+
+            return TypedResults.Ok(stack.ToResponse(user.IsDealerKey()));
+        }
+
+        var result = await validator.ValidateAsync(order);
+        foreach (var reason in result.Reasons)
+        {
+            NoteUnknownCode(reason.Code, keyId, limiter);
+        }
+
+        return TypedResults.Ok(result.ToResponse(user.IsDealerKey()));
+    }
+
+    /// <summary>An unknown code, or another dealer's, counts towards the key's failed-code limit.</summary>
+    private static void NoteUnknownCode(RejectionCode? code, string keyId, FailedCodeLimiter limiter)
+    {
+        if (code is RejectionCode.CouponNotFound or RejectionCode.DealerMismatch)
+        {
+            limiter.RecordFailedCode(keyId);
+        }
+    }
+
+    public static async Task<Results<Ok<ValidationResponse[]>, ProblemHttpResult>> QualifyAsync(
         OrderRequest body, ClaimsPrincipal user, IGrainFactory grains)
     {
         if (!user.MayAccessDealer(body.DealerId))
@@ -58,23 +137,51 @@ public static class RedemptionEndpoints
             return Problems.Forbidden("A dealer key may only act for its own dealer.");
         }
 
+        // The order names no code: qualification picks them.
+        body.Code = "QUALIFY";
         var errors = new List<FieldError>();
         if (body.ToContract(requireOrderId: false, errors) is not { } order)
         {
             return Problems.Invalid(errors);
         }
 
-        var result = await grains.GetGrain<IValidatorGrain>(0).ValidateAsync(order);
-        return TypedResults.Ok(result.ToResponse());
+        var results = await grains.GetGrain<IValidatorGrain>(0).QualifyAsync(order);
+        return TypedResults.Ok(results.Select(r => r.ToResponse(user.IsDealerKey())).ToArray());
+    }
+
+    public static async Task<Results<Ok<RebateView>, ProblemHttpResult>> RebateAsync(
+        string id, string dealerId, ClaimsPrincipal user, IGrainFactory grains)
+    {
+        if (!user.MayAccessDealer(dealerId))
+        {
+            return Problems.NotFound("retro-rebate campaign");
+        }
+
+        var view = CodeFormat.IsValidId(id) && CodeFormat.IsValidId(dealerId)
+            ? await grains.GetGrain<IValidatorGrain>(0).RebateAsync(id, dealerId)
+            : null;
+        return view is null ? Problems.NotFound("retro-rebate campaign") : TypedResults.Ok(view);
     }
 
     public static async Task<Results<Created<RedemptionResponse>, ProblemHttpResult>> RedeemAsync(
-        OrderRequest body, [FromHeader(Name = IdempotencyHeader)] string? idempotencyKey, HttpContext http, IGrainFactory grains)
+        OrderRequest body, [FromHeader(Name = IdempotencyHeader)] string? idempotencyKey, HttpContext http, IGrainFactory grains,
+        FailedCodeLimiter limiter)
     {
         var user = http.User;
         if (!user.MayAccessDealer(body.DealerId))
         {
             return Problems.Forbidden("A dealer key may only act for its own dealer.");
+        }
+
+        var keyId = user.ToActor().KeyId;
+        if (limiter.IsBlocked(keyId, out var retryAfter))
+        {
+            return Problems.TooManyFailedCodes(http.Response, retryAfter);
+        }
+
+        if (body.Codes is not null)
+        {
+            return Problems.Invalid("codes", "a redemption redeems one code; send each code of a stack as its own redemption.");
         }
 
         if (string.IsNullOrEmpty(idempotencyKey))
@@ -94,7 +201,7 @@ public static class RedemptionEndpoints
         }
 
         var grain = grains.GetGrain<IRedeemGrain>(GrainKeys.RedeemShard(order.DealerId, idempotencyKey));
-        var result = await grain.RedeemAsync(order.DealerId, idempotencyKey, order, RequestHash(order), user.ToActor());
+        var result = await grain.RedeemAsync(order.DealerId, idempotencyKey, order, OrderHash.Of(order), user.ToActor());
         switch (result.Status)
         {
             case RedeemStatus.Created:
@@ -106,7 +213,15 @@ public static class RedemptionEndpoints
                 return Problems.Of(StatusCodes.Status422UnprocessableEntity, "idempotency_key_reused",
                     "This Idempotency-Key was used with a different request body.");
             case RedeemStatus.Rejected:
-                return Problems.Rejected(result.Rejection!);
+                NoteUnknownCode(result.Rejection!.Code, keyId, limiter);
+                if (result.ApprovalId is { } approvalId)
+                {
+                    return Problems.Of(result.Rejection.Code.HttpStatus(), result.Rejection.Code.ToWire(),
+                        $"{result.Rejection.Message} Approval request {approvalId} is open; redeem again with its approvalId once approved.",
+                        new Dictionary<string, object?> { ["approvalId"] = approvalId });
+                }
+
+                return Problems.Rejected(user.IsDealerKey() ? ResponseMapping.AsSeenByDealer(result.Rejection) : result.Rejection);
             default:
                 http.Response.Headers.RetryAfter = "1";
                 return Problems.Of(StatusCodes.Status503ServiceUnavailable, "ledger_unavailable",
@@ -138,16 +253,40 @@ public static class RedemptionEndpoints
             return Problems.Invalid("reason", "is required: 1-500 characters without control characters.");
         }
 
-        if (body.Lines is { ValueKind: not JsonValueKind.Null })
+        ReturnedQuantity[]? returns = null;
+        if (body.Lines is { } lines)
         {
-            return Problems.Of(StatusCodes.Status422UnprocessableEntity, "partial_reversal_not_supported",
-                "Partial reversal by lines is not available yet; omit lines to reverse the whole redemption.");
+            var errors = new List<FieldError>();
+            if (lines.Length is 0 or > OrderMapping.MaxLines)
+            {
+                errors.Add(new("lines", $"must list 1 to {OrderMapping.MaxLines} returned lines, or be omitted for a whole reversal."));
+            }
+
+            for (var i = 0; i < lines.Length && errors.Count == 0; i++)
+            {
+                if (lines[i]?.Line is not >= 0 || lines[i].Quantity is not (>= 1 and <= OrderMapping.MaxQuantity))
+                {
+                    errors.Add(new($"lines[{i}]", $"needs line (≥ 0) and quantity (1 to {OrderMapping.MaxQuantity})."));
+                }
+            }
+
+            if (errors.Count > 0)
+            {
+                return Problems.Invalid(errors);
+            }
+
+            returns = lines.Select(l => new ReturnedQuantity(l.Line!.Value, l.Quantity!.Value)).ToArray();
         }
 
-        var change = await grain.ReverseAsync(body.Reason!, user.ToActor());
-        return change.Status == ChangeStatus.Done
-            ? TypedResults.Ok(change.Redemption!.ToResponse())
-            : Problems.NotFound("redemption");
+        var change = await grain.ReverseAsync(body.Reason!, returns, user.ToActor());
+        return change.Status switch
+        {
+            ChangeStatus.Done => TypedResults.Ok(change.Redemption!.ToResponse()),
+            ChangeStatus.NotFound => Problems.NotFound("redemption"),
+            ChangeStatus.Invalid => Problems.Of(StatusCodes.Status422UnprocessableEntity, "invalid_return", change.Message ?? "The return does not fit.",
+                new Dictionary<string, object?> { ["field"] = change.Code }),
+            _ => Problems.Conflict(change.Code ?? "conflict", change.Message),
+        };
     }
 
     public static async Task<Results<Ok<RedemptionResponse>, ProblemHttpResult>> InvoiceAsync(
@@ -191,8 +330,4 @@ public static class RedemptionEndpoints
             _ => Problems.Conflict(change.Code ?? "conflict", change.Message),
         };
     }
-
-    /// <summary>A hash of the normalized order, so a replay is recognised whatever the JSON spacing or field order.</summary>
-    private static string RequestHash(OrderContext order) =>
-        Convert.ToHexStringLower(SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(order)));
 }

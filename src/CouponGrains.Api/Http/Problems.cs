@@ -44,6 +44,21 @@ public static class Problems
     public static ProblemHttpResult Conflict(string code, string? detail) =>
         Of(StatusCodes.Status409Conflict, code, detail ?? "The request conflicts with the current state.");
 
+    /// <summary>429 with <c>Retry-After</c> (whole seconds, at least 1).</summary>
+    public static ProblemHttpResult TooManyRequests(HttpResponse response, TimeSpan retryAfter, string code, string detail)
+    {
+        response.Headers.RetryAfter = RetryAfterSeconds(retryAfter);
+        return Of(StatusCodes.Status429TooManyRequests, code, detail);
+    }
+
+    /// <summary>429 for a key blocked by the failed-code limiter: call when <c>FailedCodeLimiter.IsBlocked</c> says so.</summary>
+    public static ProblemHttpResult TooManyFailedCodes(HttpResponse response, TimeSpan retryAfter) =>
+        TooManyRequests(response, retryAfter, "too_many_failed_codes",
+            "Too many unknown or invalid coupon codes from this API key; wait before trying again.");
+
+    public static string RetryAfterSeconds(TimeSpan retryAfter) =>
+        Math.Max(1, (long)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+
     /// <summary>Writes a problem directly, for middleware and authentication that run outside endpoints.</summary>
     public static Task Write(HttpContext context, int status, string code, string detail, IDictionary<string, object?>? extra = null)
     {

@@ -57,6 +57,13 @@ public sealed class CampaignRequest
     public EligibilityRequest? Eligibility { get; set; }
     public CapsRequest? Caps { get; set; }
     public decimal? MarginFloorPercent { get; set; }
+    public string? MarginMode { get; set; }
+    public string? Stacking { get; set; }
+    public int? Priority { get; set; }
+    public int? MaxCodesPerOrder { get; set; }
+    public PeriodCapRequest[]? PeriodCaps { get; set; }
+    public BundleRequest? Bundle { get; set; }
+    public WarrantyRequest? Warranty { get; set; }
 }
 
 public sealed class CouponIssueRequestBody
@@ -72,6 +79,25 @@ public sealed class CouponIssueRequestBody
 public sealed class LifecycleRequest
 {
     public string? Note { get; set; }
+
+    /// <summary>A snake_case reason (required to reject).</summary>
+    public string? ReasonCode { get; set; }
+
+    /// <summary>Catalogue costs for the finance projection (submit).</summary>
+    public CatalogueItemRequest[]? Catalogue { get; set; }
+}
+
+public sealed class CatalogueItemRequest
+{
+    public string? Sku { get; set; }
+    public string? Category { get; set; }
+    public long? UnitPrice { get; set; }
+    public long? UnitCost { get; set; }
+}
+
+public sealed class ProjectionRequest
+{
+    public CatalogueItemRequest[]? Catalogue { get; set; }
 }
 
 public sealed class BranchRequest
@@ -198,21 +224,16 @@ public static class CampaignMapping
             errors.Add(new("marginFloorPercent", "must be from 0 to below 100 when set."));
         }
 
-        if (errors.Count > 0 || zone is null)
+        var core = new CampaignDefinition
         {
-            return null;
-        }
-
-        return new CampaignDefinition
-        {
-            Name = r.Name!,
-            Kind = r.Kind!,
-            Currency = r.Currency!,
-            Budget = r.Budget!.Value,
-            ValidFrom = DateTime.SpecifyKind(r.ValidFrom!.Value, DateTimeKind.Unspecified),
-            ValidUntil = DateTime.SpecifyKind(r.ValidUntil!.Value, DateTimeKind.Unspecified),
-            TimeZone = r.TimeZone!,
-            Discount = discount!,
+            Name = r.Name ?? "",
+            Kind = r.Kind ?? "",
+            Currency = r.Currency ?? "",
+            Budget = r.Budget ?? 0,
+            ValidFrom = DateTime.SpecifyKind(r.ValidFrom ?? default, DateTimeKind.Unspecified),
+            ValidUntil = DateTime.SpecifyKind(r.ValidUntil ?? default, DateTimeKind.Unspecified),
+            TimeZone = r.TimeZone ?? "",
+            Discount = discount ?? new DiscountDefinition { Type = DiscountTypes.Fixed },
             Eligibility = eligibility,
             Caps = new CapsDefinition
             {
@@ -223,6 +244,8 @@ public static class CampaignMapping
             },
             MarginFloorPercent = r.MarginFloorPercent,
         };
+        var definition = CampaignTerms.Apply(r, core, errors);
+        return errors.Count > 0 || zone is null ? null : definition;
     }
 
     private static DiscountDefinition? Discount(DiscountRequest? d, List<FieldError> errors)

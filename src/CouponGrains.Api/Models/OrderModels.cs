@@ -11,6 +11,9 @@ public sealed class OrderLineRequest
     public long? Quantity { get; set; }
     public long? UnitPrice { get; set; }
     public long? UnitCost { get; set; }
+    public string? LabourCode { get; set; }
+    /// <summary><c>part</c> or <c>labour</c>.</summary>
+    public string? Kind { get; set; }
 }
 
 public sealed class CustomerRequest
@@ -29,6 +32,16 @@ public sealed class OrderRequest
     public string? Region { get; set; }
     public CustomerRequest? Customer { get; set; }
     public OrderLineRequest[]? Lines { get; set; }
+    /// <summary>The field-failure or complaint reference a goodwill coupon is tied to.</summary>
+    public string? ComplaintReference { get; set; }
+    /// <summary>The serial number a warranty coupon covers.</summary>
+    public string? SerialNumber { get; set; }
+    /// <summary>The job card a warranty coupon covers (when there is no serial).</summary>
+    public string? JobCard { get; set; }
+    /// <summary>An approved exception request this redemption uses.</summary>
+    public string? ApprovalId { get; set; }
+    /// <summary>Validations only: several codes stacked on one order (instead of <see cref="Code"/>).</summary>
+    public string[]? Codes { get; set; }
 }
 
 public static class OrderMapping
@@ -117,6 +130,16 @@ public static class OrderMapping
                 errors.Add(new($"{at}.unitCost", $"must be minor units from 0 to {MaxUnitPrice}."));
             }
 
+            if (line.LabourCode is not null && !CodeFormat.IsValidText(line.LabourCode, 64))
+            {
+                errors.Add(new($"{at}.labourCode", "must be 1-64 characters without control characters."));
+            }
+
+            if (line.Kind is not (null or OrderLineKinds.Part or OrderLineKinds.Labour))
+            {
+                errors.Add(new($"{at}.kind", "must be part or labour."));
+            }
+
             if (line.Quantity is { } q && line.UnitPrice is { } p && q is >= 1 and <= MaxQuantity && p is >= 1 and <= MaxUnitPrice)
             {
                 total += q * p; // both bounded: cannot overflow before the check below
@@ -134,9 +157,15 @@ public static class OrderMapping
                 Quantity = line.Quantity ?? 0,
                 UnitPrice = line.UnitPrice ?? 0,
                 UnitCost = line.UnitCost,
+                LabourCode = line.LabourCode,
+                Kind = line.Kind,
             };
         }
 
+        Text(request.ComplaintReference, "complaintReference", errors);
+        Text(request.SerialNumber, "serialNumber", errors);
+        Text(request.JobCard, "jobCard", errors);
+        Id(request.ApprovalId, "approvalId", required: false, errors);
         if (errors.Count > 0)
         {
             return null;
@@ -151,7 +180,19 @@ public static class OrderMapping
             Region = request.Region,
             Customer = new OrderCustomer { Id = request.Customer?.Id, Tags = tags },
             Lines = mapped,
+            ComplaintReference = request.ComplaintReference,
+            SerialNumber = request.SerialNumber,
+            JobCard = request.JobCard,
+            ApprovalId = request.ApprovalId,
         };
+    }
+
+    private static void Text(string? value, string field, List<FieldError> errors)
+    {
+        if (value is not null && !CodeFormat.IsValidText(value, 128))
+        {
+            errors.Add(new(field, "must be 1-128 characters without control characters."));
+        }
     }
 
     private static void Id(string? value, string field, bool required, List<FieldError> errors)

@@ -23,6 +23,9 @@ public enum CommandStatus
     NotFound,
     Conflict,
     Invalid,
+
+    /// <summary>The actor may not do this to this campaign (e.g. approve what they submitted).</summary>
+    Forbidden,
 }
 
 [GenerateSerializer, Alias("campaign-command-result"), Immutable]
@@ -32,6 +35,7 @@ public sealed record CampaignCommandResult
     [Id(1)] public CampaignView? Campaign { get; init; }
     [Id(2)] public string? Code { get; init; }
     [Id(3)] public string? Message { get; init; }
+    [Id(4)] public CampaignApprovalView? Approval { get; init; }
 }
 
 /// <summary>What the campaign answers to a hold: the discount it reserved and the caps to apply next.</summary>
@@ -43,6 +47,12 @@ public sealed record CampaignHold
     [Id(2)] public string Currency { get; init; } = "";
     [Id(3)] public CapsDefinition Caps { get; init; } = new();
     [Id(4)] public Rejection[] Reasons { get; init; } = [];
+    /// <summary>The definition the hold was evaluated against (for the member, period and order caps).</summary>
+    [Id(5)] public CampaignDefinition? Definition { get; init; }
+    /// <summary>The discount split over the order's lines, in the order's line order.</summary>
+    [Id(6)] public long[] LineDiscounts { get; init; } = [];
+    [Id(7)] public string? WarrantyKey { get; init; }
+    [Id(8)] public long EligibleValue { get; init; }
 }
 
 [GenerateSerializer, Alias("coupon-issue-request"), Immutable]
@@ -81,13 +91,35 @@ public interface ICampaignGrain : IGrainWithStringKey
     [Alias("transition")]
     Task<CampaignCommandResult> TransitionAsync(LifecycleAction action, string? note, Actor actor);
 
+    /// <summary>
+    /// A lifecycle step with its request. Approve follows the approval chain: distinct approvers, never
+    /// the campaign's creator or submitter, two (one an admin) above the configured budget threshold;
+    /// the campaign turns active with the last approval required.
+    /// </summary>
+    [Alias("transition-with")]
+    Task<CampaignCommandResult> TransitionWithAsync(LifecycleAction action, TransitionRequest request, Actor actor);
+
+    /// <summary>Replaces the definition. Changing money terms (budget, discount, caps, margin floor) of an
+    /// approved campaign sends it back to pending approval; currency and kind are fixed once submitted.</summary>
+    [Alias("update")]
+    Task<CampaignCommandResult> UpdateAsync(CampaignDefinition definition, Actor actor);
+
+    [Alias("approval")]
+    Task<CampaignApprovalView?> GetApprovalAsync();
+
+    /// <summary>The finance projection, against <paramref name="catalogue"/> or, when null, the catalogue given at submit.</summary>
+    [Alias("project")]
+    Task<CampaignProjection?> ProjectAsync(CatalogueItem[]? catalogue);
+
     /// <summary>Generates and stores codes; interleaves with holds because it only reads the definition.</summary>
     [Alias("issue-coupons"), AlwaysInterleave]
     Task<CouponIssueResult> IssueCouponsAsync(CouponIssueRequest request, Actor actor);
 
     /// <summary>Evaluates the rules for an order and, when they pass, holds the discount against the budget.</summary>
     [Alias("hold")]
-    Task<CampaignHold> TryHoldAsync(string redemptionId, OrderContext order, DealerProfile? dealer);
+    /// <param name="approved">True when the order carries an approval the coordinator will consume before
+    /// committing: an <c>approval_required</c> outcome then holds like any other.</param>
+    Task<CampaignHold> TryHoldAsync(string redemptionId, OrderContext order, DealerProfile? dealer, bool approved);
 
     /// <summary>Evaluates the rules and the live budget for an order; changes nothing.</summary>
     [Alias("evaluate")]
@@ -105,6 +137,12 @@ public interface ICampaignGrain : IGrainWithStringKey
     [Alias("release"), OneWay]
     Task ReleaseAsync(string redemptionId);
 
+    /// <summary>
+    /// Gives back what a reversal (full or a partial return) took: <paramref name="amount"/> of the budget
+    /// and of the campaign's amount caps of the period the redemption was made in, and its count only when
+    /// <paramref name="completes"/> (the redemption is now wholly reversed). Applied once per
+    /// <paramref name="restoreId"/>.
+    /// </summary>
     [Alias("restore")]
-    Task RestoreAsync(string redemptionId, long amount);
+    Task RestoreAsync(string redemptionId, string restoreId, long amount, bool completes, DateTimeOffset redeemedAt);
 }

@@ -21,6 +21,12 @@ public enum CapKind
     DealerCount,
     /// <summary>Sum of a dealer's branch's discounts in a campaign.</summary>
     BranchAmount,
+    /// <summary>Uses of a warranty serial number or job card in a campaign (member: the warranty key).</summary>
+    WarrantyUse,
+    /// <summary>Codes applied on one order of a dealer, across campaigns (member: dealer, branch slot: order id).</summary>
+    OrderCodes,
+    /// <summary>Exclusive codes applied on one order of a dealer, across campaigns.</summary>
+    OrderExclusive,
 }
 
 /// <summary>
@@ -42,7 +48,13 @@ public enum CapGroup
 /// </summary>
 public readonly record struct CapSlot(CapKind Kind, string Member, string? Branch = null, DateTimeOffset? From = null, DateTimeOffset? To = null)
 {
-    public CapGroup Group => Kind == CapKind.CustomerCount ? CapGroup.Customer : CapGroup.Dealer;
+    /// <summary>The campaign-like scope the caps of an order live in: an order's codes may come from any campaign.</summary>
+    public const string OrdersScope = "~orders";
+
+    public CapGroup Group => Kind is CapKind.CustomerCount or CapKind.WarrantyUse ? CapGroup.Customer : CapGroup.Dealer;
+
+    /// <summary>True for the caps of one order, which live outside any campaign.</summary>
+    public bool IsOrderCap => Kind is CapKind.OrderCodes or CapKind.OrderExclusive;
 
     /// <summary>True when the slot counts money (its holds are discounts), false when it counts redemptions.</summary>
     public bool CountsAmount => Kind is CapKind.DealerAmount or CapKind.BranchAmount;
@@ -53,7 +65,7 @@ public readonly record struct CapSlot(CapKind Kind, string Member, string? Branc
     private string Period => From is { } from && To is { } to ? $"{from.ToUnixTimeSeconds()}-{to.ToUnixTimeSeconds()}" : "";
 
     /// <summary>The shard of <paramref name="campaignId"/> this slot lives in.</summary>
-    public string ShardKey(string campaignId) => GrainKeys.CapShard(campaignId, Group, Member);
+    public string ShardKey(string campaignId) => GrainKeys.CapShard(IsOrderCap ? OrdersScope : campaignId, Group, Member);
 
     /// <summary>The amount a redemption giving <paramref name="discount"/> takes from this slot.</summary>
     public long AmountOf(long discount) => CountsAmount ? discount : 1;
@@ -119,9 +131,13 @@ public interface ICapShardGrain : IGrainWithStringKey
     [Alias("release"), OneWay]
     Task ReleaseAsync(string redemptionId, string[] slots);
 
-    /// <summary>Gives back what a reversed redemption took; applied once per redemption id and slot.</summary>
+    /// <summary>
+    /// Gives back what a reversal of <paramref name="redemptionId"/> took; applied once per
+    /// <paramref name="restoreId"/> and slot. <paramref name="completes"/> is false for a partial return,
+    /// which gives back money but leaves the redemption counted.
+    /// </summary>
     [Alias("restore")]
-    Task RestoreAsync(string redemptionId, CapRestore[] restores);
+    Task RestoreAsync(string redemptionId, string restoreId, CapRestore[] restores, bool completes);
 
     /// <summary>Committed use and pending holds of a slot, for dry runs.</summary>
     [Alias("usage")]

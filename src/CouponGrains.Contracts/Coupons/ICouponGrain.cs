@@ -52,6 +52,7 @@ public interface ICouponGrain : IGrainWithStringKey
     [Alias("release"), OneWay]
     Task ReleaseAsync(string redemptionId);
 
+    /// <summary>Gives back the use of a wholly reversed redemption, once per <paramref name="restoreId"/>.</summary>
     [Alias("restore")]
-    Task RestoreAsync(string redemptionId, long amount);
+    Task RestoreAsync(string redemptionId, string restoreId, long amount);
 }

@@ -60,4 +60,20 @@ public sealed record OrderContext
 
     /// <summary>The job card a <c>warranty</c> cover is bound to when there is no serial number.</summary>
     [Id(9)] public string? JobCard { get; init; }
+
+    /// <summary>An approved exception request this redemption uses (goodwill, margin routed to approval).</summary>
+    [Id(10)] public string? ApprovalId { get; init; }
+}
+
+/// <summary>
+/// A hash of a normalized order: how a replay is recognised whatever the JSON spacing or field order, and
+/// what an exception approval is bound to (without the approval id itself, which the approved order
+/// carries and the asking order does not).
+/// </summary>
+public static class OrderHash
+{
+    public static string Of(OrderContext order) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(order)));
+
+    public static string ForApproval(OrderContext order) => Of(order with { ApprovalId = null });
 }

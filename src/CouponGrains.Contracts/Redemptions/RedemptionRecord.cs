@@ -28,6 +28,36 @@ public sealed record RedemptionRecord
     [Id(14)] public DateTimeOffset? ReversedAt { get; init; }
     [Id(15)] public string? ReversalReason { get; init; }
     [Id(16)] public long ReversedDiscount { get; init; }
+
+    /// <summary>The discounted lines: how the discount splits over the order's lines, and what was returned.</summary>
+    [Id(17)] public RedemptionLine[] Lines { get; init; } = [];
+
+    /// <summary>Σ quantity × unit price over the eligible lines (a retro rebate's purchase), minor units.</summary>
+    [Id(18)] public long EligibleValue { get; init; }
+
+    /// <summary>For a warranty coupon: the serial number or job card it was used on.</summary>
+    [Id(19)] public string? WarrantyKey { get; init; }
+
+    /// <summary>True when the campaign was exclusive: no other code may be applied on the same order.</summary>
+    [Id(20)] public bool Exclusive { get; init; }
+
+    /// <summary>How many reversals it has had: partial returns and the one that completed it.</summary>
+    [Id(21)] public int Reversals { get; init; }
+}
+
+/// <summary>One discounted order line of a redemption.</summary>
+[GenerateSerializer, Alias("redemption-line"), Immutable]
+public sealed record RedemptionLine
+{
+    /// <summary>The line's position in the order as sent (0-based).</summary>
+    [Id(0)] public int Line { get; init; }
+    [Id(1)] public required string Sku { get; init; }
+    [Id(2)] public long Quantity { get; init; }
+    /// <summary>This line's share of the discount; the shares sum exactly to the redemption's discount.</summary>
+    [Id(3)] public long Discount { get; init; }
+    [Id(4)] public long ReturnedQuantity { get; init; }
+    /// <summary>Discount given back by partial returns of this line so far.</summary>
+    [Id(5)] public long RestoredDiscount { get; init; }
 }
 
 public enum RedeemStatus
@@ -51,6 +81,8 @@ public sealed record RedeemResult
     [Id(0)] public RedeemStatus Status { get; init; }
     [Id(1)] public RedemptionRecord? Redemption { get; init; }
     [Id(2)] public Rejection? Rejection { get; init; }
+    /// <summary>With an <c>approval_required</c> rejection: the approval request opened for this order.</summary>
+    [Id(3)] public string? ApprovalId { get; init; }
 
     public static RedeemResult Rejected(RejectionCode code, string message) =>
         new() { Status = RedeemStatus.Rejected, Rejection = new Rejection(code, message) };
@@ -65,6 +97,10 @@ public sealed record ValidationResult
     [Id(2)] public string? Currency { get; init; }
     [Id(3)] public Rejection[] Reasons { get; init; } = [];
     [Id(4)] public string? CampaignId { get; init; }
+    /// <summary>The discount split over the order's lines, in the order's line order.</summary>
+    [Id(5)] public long[] LineDiscounts { get; init; } = [];
+    /// <summary>The code validated (set by qualification, which picks the codes itself).</summary>
+    [Id(6)] public string? Code { get; init; }
 }
 
 public enum ChangeStatus
@@ -72,6 +108,8 @@ public enum ChangeStatus
     Done,
     NotFound,
     Conflict,
+    /// <summary>The change does not fit the redemption (e.g. returning more than was bought); Code names the field.</summary>
+    Invalid,
 }
 
 /// <summary>The result of a change to an existing redemption (reversal, invoice mapping).</summary>

@@ -25,6 +25,8 @@ public enum RejectionCode
     SerialAlreadyUsed,
     NotCombinable,
     TooManyCodes,
+    /// <summary>A per-day, per-week or per-month cap of the campaign, the dealer or the branch is reached.</summary>
+    PeriodCapReached,
 }
 
 [GenerateSerializer, Alias("rejection"), Immutable]
@@ -56,6 +58,7 @@ public static class RejectionCodes
         RejectionCode.SerialAlreadyUsed => "serial_already_used",
         RejectionCode.NotCombinable => "not_combinable",
         RejectionCode.TooManyCodes => "too_many_codes",
+        RejectionCode.PeriodCapReached => "period_cap_reached",
         _ => throw new ArgumentOutOfRangeException(nameof(code), code, null),
     };
 
@@ -65,7 +68,7 @@ public static class RejectionCodes
         RejectionCode.CouponNotFound => 404,
         RejectionCode.CouponUsesExhausted or RejectionCode.CampaignBudgetExhausted or RejectionCode.DealerCapReached
             or RejectionCode.BranchQuotaReached or RejectionCode.CustomerLimitReached
-            or RejectionCode.SerialAlreadyUsed => 409,
+            or RejectionCode.SerialAlreadyUsed or RejectionCode.PeriodCapReached => 409,
         _ => 422,
     };
 }

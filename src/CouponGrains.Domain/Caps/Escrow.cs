@@ -87,19 +87,27 @@ public sealed class Escrow
     }
 
     /// <summary>
-    /// Gives back a reversed redemption's share, once per id. A still-pending hold for the id means the
-    /// redemption committed and was reversed before its confirm arrived: dropping the hold nets to zero.
+    /// Gives back what a reversal of <paramref name="redemptionId"/> took, once per
+    /// <paramref name="restoreId"/> (a redemption may be given back in several partial returns). A still
+    /// pending hold for the redemption means it committed and was reversed before its confirm arrived:
+    /// the hold is confirmed first, then given back.
     /// </summary>
-    public bool Restore(string redemptionId, long amount, DateTime now)
+    /// <param name="countOne">False for a partial return, which gives back money but not the redemption itself.</param>
+    public bool Restore(string redemptionId, string restoreId, long amount, DateTime now, bool countOne = true)
     {
-        if (Release(redemptionId) || _restored.ContainsKey(redemptionId))
+        Confirm(redemptionId);
+        if (_restored.ContainsKey(restoreId))
         {
             return false;
         }
 
-        _restored[redemptionId] = now;
+        _restored[restoreId] = now;
         Used -= amount;
-        Count--;
+        if (countOne)
+        {
+            Count--;
+        }
+
         return true;
     }
 

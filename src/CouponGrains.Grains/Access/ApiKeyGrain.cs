@@ -4,7 +4,7 @@ using Orleans.Concurrency;
 
 namespace CouponGrains.Grains.Access;
 
-/// <summary>Issues and resolves API keys. Stateless: the keys table is the truth, API hosts cache briefly.</summary>
+/// <summary>Issues, resolves, lists, revokes and rotates API keys. Stateless: the keys table is the truth, API hosts cache briefly.</summary>
 [GrainType("api-keys"), StatelessWorker]
 public sealed class ApiKeyGrain(ApiKeyStore keys) : Grain, IApiKeyGrain
 {
@@ -19,7 +19,15 @@ public sealed class ApiKeyGrain(ApiKeyStore keys) : Grain, IApiKeyGrain
 
         var id = "K-" + Guid.CreateVersion7().ToString("N")[..20];
         var key = ApiKeyStore.NewKey();
-        await keys.InsertAsync(id, name, role, dealerId, ApiKeyStore.Hash(key), actor.KeyId);
+        await keys.InsertAsync(id, name, role, dealerId, ApiKeyStore.Hash(key), actor);
         return new IssuedApiKey(id, key);
     }
+
+    public Task<ApiKeyInfo[]> ListAsync(bool includeRevoked, int limit, string? afterId) => keys.ListAsync(includeRevoked, limit, afterId);
+
+    public Task<ApiKeyChange> RevokeAsync(string keyId, Actor actor) => keys.RevokeAsync(keyId, actor);
+
+    public Task<ApiKeyChange> RotateAsync(string keyId, TimeSpan grace, Actor actor) => keys.RotateAsync(keyId, grace, actor);
+
+    public Task TouchAsync(string[] keyIds) => keys.TouchAsync(keyIds);
 }

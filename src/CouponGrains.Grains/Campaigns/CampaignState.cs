@@ -12,6 +12,15 @@ public sealed class CampaignState
     [Id(3)] public string? CreatedBy { get; set; }
     [Id(4)] public string? DecisionNote { get; set; }
     [Id(5)] public List<LifecycleEntry> History { get; set; } = [];
+
+    /// <summary>Who submitted the current approval round (or sent it back to approval by an edit).</summary>
+    [Id(6)] public string? SubmittedBy { get; set; }
+
+    /// <summary>Approvals collected in the current round; cleared when a round starts.</summary>
+    [Id(7)] public List<CampaignApprovalEntry> Approvals { get; set; } = [];
+
+    /// <summary>Catalogue costs given at submit, for the finance projection.</summary>
+    [Id(8)] public CatalogueItem[] Catalogue { get; set; } = [];
 }
 
 [GenerateSerializer, Alias("campaign-lifecycle-entry")]

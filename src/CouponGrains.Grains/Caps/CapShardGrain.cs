@@ -108,14 +108,14 @@ public sealed class CapShardGrain(RedemptionLedger ledger, TimeProvider time) : 
         return Task.CompletedTask;
     }
 
-    public Task RestoreAsync(string redemptionId, CapRestore[] restores)
+    public Task RestoreAsync(string redemptionId, string restoreId, CapRestore[] restores, bool completes)
     {
         // A slot not loaded here will read the reversal from the ledger when it is next loaded.
         foreach (var restore in restores)
         {
             if (_members.TryGetValue(restore.Slot, out var entry))
             {
-                entry.Escrow.Restore(redemptionId, restore.Amount, UtcNow);
+                entry.Escrow.Restore(redemptionId, restoreId, restore.Amount, UtcNow, completes);
             }
         }
 
@@ -153,6 +153,9 @@ public sealed class CapShardGrain(RedemptionLedger ledger, TimeProvider time) : 
             {
                 CapKind.DealerAmount or CapKind.DealerCount => CapScope.Dealer,
                 CapKind.BranchCount or CapKind.BranchAmount => CapScope.Branch,
+                CapKind.WarrantyUse => CapScope.Warranty,
+                CapKind.OrderCodes => CapScope.Order,
+                CapKind.OrderExclusive => CapScope.OrderExclusive,
                 _ => CapScope.Customer,
             };
             var totals = await ledger.TotalsAsync(scope, CampaignId, slot.Member, slot.Branch, slot.From, slot.To);

@@ -53,20 +53,36 @@ public abstract class EscrowGrain(RedemptionLedger ledger, TimeProvider time) : 
             Escrow.Confirm(id);
         }
 
+        foreach (var other in OtherEscrows)
+        {
+            foreach (var id in redemptionIds)
+            {
+                other.Confirm(id);
+            }
+        }
+
         return Task.CompletedTask;
     }
 
     public Task ReleaseAsync(string redemptionId)
     {
         Escrow.Release(redemptionId);
+        foreach (var other in OtherEscrows)
+        {
+            other.Release(redemptionId);
+        }
+
         return Task.CompletedTask;
     }
 
-    public Task RestoreAsync(string redemptionId, long amount)
+    public Task RestoreAsync(string redemptionId, string restoreId, long amount)
     {
-        Escrow.Restore(redemptionId, amount, UtcNow);
+        Escrow.Restore(redemptionId, restoreId, amount, UtcNow);
         return Task.CompletedTask;
     }
+
+    /// <summary>Escrows besides <see cref="Escrow"/> whose expired holds the sweeper resolves too.</summary>
+    protected virtual IEnumerable<Escrow> OtherEscrows => [];
 
     /// <summary>Resolves every expired hold of an escrow against the ledger: confirmed if it committed, else released.</summary>
     public static async Task ResolveExpiredHoldsAsync(Escrow escrow, RedemptionLedger ledger, DateTime now)
@@ -89,7 +105,14 @@ public abstract class EscrowGrain(RedemptionLedger ledger, TimeProvider time) : 
     private async Task SweepAsync(CancellationToken ct)
     {
         await ResolveExpiredHoldsAsync(Escrow, Ledger, UtcNow);
-        if (Escrow.PendingHolds == 0)
+        var pending = Escrow.PendingHolds;
+        foreach (var other in OtherEscrows.ToList())
+        {
+            await ResolveExpiredHoldsAsync(other, Ledger, UtcNow);
+            pending += other.PendingHolds;
+        }
+
+        if (pending == 0)
         {
             _sweeper?.Dispose();
             _sweeper = null;

@@ -1,6 +1,8 @@
 using CouponGrains.Contracts;
 using CouponGrains.Contracts.Access;
+using CouponGrains.Contracts.Audit;
 using CouponGrains.Contracts.Dealers;
+using CouponGrains.Grains.Audit;
 
 namespace CouponGrains.Grains.Dealers;
 
@@ -15,13 +17,20 @@ public sealed class DealerState
 [GrainType("dealer")]
 public sealed class DealerGrain(
     [PersistentState(StorageNames.DealerState, StorageNames.Grains)] IPersistentState<DealerState> state,
-    TimeProvider time) : Grain, IDealerGrain
+    TimeProvider time,
+    AuditLog audit) : Grain, IDealerGrain
 {
     public async Task<DealerProfile> UpsertAsync(DealerProfile profile, Actor actor)
     {
+        var before = state.State.Profile;
         state.State.Profile = profile with { Id = this.GetPrimaryKeyString(), UpdatedAt = time.GetUtcNow() };
         state.State.UpdatedBy = actor.KeyId;
         await state.WriteStateAsync();
+        await audit.AppendAsync(AuditEntry.For(actor, AuditNames.Upserted, AuditNames.Dealer, state.State.Profile.Id) with
+        {
+            Before = AuditJson.Of(before),
+            After = AuditJson.Of(state.State.Profile),
+        }, CancellationToken.None);
         return state.State.Profile;
     }
 

@@ -1,5 +1,6 @@
 using CouponGrains.Contracts;
 using CouponGrains.Contracts.Access;
+using CouponGrains.Contracts.Approvals;
 using CouponGrains.Contracts.Caps;
 using CouponGrains.Contracts.Campaigns;
 using CouponGrains.Contracts.Coupons;
@@ -175,9 +176,14 @@ public sealed class RedeemGrain(RedemptionLedger ledger, IGrainFactory grains, T
 
         var campaignId = couponHold.Coupon.CampaignId;
         var campaign = grains.GetGrain<ICampaignGrain>(GrainKeys.Campaign(campaignId));
-        var campaignHold = await campaign.TryHoldAsync(redemptionId, order, await dealerTask);
+        var campaignHold = await campaign.TryHoldAsync(redemptionId, order, await dealerTask, approved: order.ApprovalId is not null);
         if (!campaignHold.Held)
         {
+            if (campaignHold.Reasons[0].Code == RejectionCode.ApprovalRequired && campaignHold.Reasons.Length == 1)
+            {
+                return await AskApprovalAsync(scope, key, requestHash, order, campaignHold, campaignId, actor, holds);
+            }
+
             return await RejectAsync(scope, key, requestHash, campaignHold.Reasons[0], holds);
         }
 
@@ -190,7 +196,9 @@ public sealed class RedeemGrain(RedemptionLedger ledger, IGrainFactory grains, T
 
         // A dealer's caps (its own and its branch's) share one shard and a customer's another: one call
         // per group, both in parallel, each holding all of its slots or none.
-        var memberCaps = MemberCaps.For(caps, order.DealerId, order.BranchId, order.Customer.Id, campaignHold.Discount);
+        var definition = campaignHold.Definition!;
+        var memberCaps = MemberCaps.For(definition, time.GetUtcNow(),
+            new CapSubject(order.DealerId, order.BranchId, order.Customer.Id, order.OrderId, campaignHold.WarrantyKey), campaignHold.Discount);
         var held = new List<(string ShardKey, string Slot)>(memberCaps.Count);
         Rejection? refusal = null;
         if (memberCaps.Count > 0)
@@ -225,6 +233,18 @@ public sealed class RedeemGrain(RedemptionLedger ledger, IGrainFactory grains, T
             return await RejectAsync(scope, key, requestHash, refusal, holds);
         }
 
+        if (order.ApprovalId is { } approvalId)
+        {
+            // Every cap is held: only now is the approval used up, so a refusal above leaves it usable.
+            var consumed = await grains.GetGrain<IApprovalGrain>(0)
+                .ConsumeAsync(approvalId, order.DealerId, OrderHash.ForApproval(order), campaignHold.Discount);
+            if (!consumed.Succeeded)
+            {
+                return await RejectAsync(scope, key, requestHash, new Rejection(RejectionCode.ApprovalRequired,
+                    $"The approval {approvalId} cannot be used for this order: {consumed.Status.ToString().ToLowerInvariant()}."), holds);
+            }
+        }
+
         var now = time.GetUtcNow();
         var record = new RedemptionRecord
         {
@@ -240,6 +260,10 @@ public sealed class RedeemGrain(RedemptionLedger ledger, IGrainFactory grains, T
             Status = RedemptionStatuses.Committed,
             // PostgreSQL keeps microseconds: truncate so that a replay renders the same instant.
             RedeemedAt = new DateTimeOffset(now.UtcTicks - now.UtcTicks % 10, TimeSpan.Zero),
+            Lines = DiscountedLines(order, campaignHold.LineDiscounts),
+            EligibleValue = campaignHold.EligibleValue,
+            WarrantyKey = campaignHold.WarrantyKey,
+            Exclusive = definition.Stacking == StackingModes.Exclusive,
         };
 
         AppendStatus appended;
@@ -270,6 +294,33 @@ public sealed class RedeemGrain(RedemptionLedger ledger, IGrainFactory grains, T
         }
     }
 
+    /// <summary>
+    /// The discount needs an approver (a goodwill coupon, a margin breach routed to approval): an approval
+    /// request bound to this exact order and amount is opened, and the refusal names it. The dealer
+    /// redeems again with its id once it is approved.
+    /// </summary>
+    private async Task<RedeemResult> AskApprovalAsync(string scope, string key, string requestHash, OrderContext order,
+        CampaignHold hold, string campaignId, Actor actor, List<Func<Task>> holds)
+    {
+        var existing = await RejectAsync(scope, key, requestHash, hold.Reasons[0], holds);
+        if (existing.Status != RedeemStatus.Rejected)
+        {
+            return existing;
+        }
+
+        var approval = await grains.GetGrain<IApprovalGrain>(0).CreateAsync(new ApprovalRequest
+        {
+            DealerId = order.DealerId,
+            OrderHash = OrderHash.ForApproval(order),
+            Amount = hold.Discount,
+            Currency = hold.Currency,
+            CampaignId = campaignId,
+            Code = order.Code,
+            Reason = hold.Definition?.Kind == CampaignKinds.Goodwill ? ApprovalReasons.Goodwill : ApprovalReasons.Margin,
+        }, actor);
+        return existing with { ApprovalId = approval.Id };
+    }
+
     private async Task<RedeemResult> RejectAsync(string scope, string key, string requestHash, Rejection rejection,
         List<Func<Task>> holds)
     {
@@ -292,6 +343,28 @@ public sealed class RedeemGrain(RedemptionLedger ledger, IGrainFactory grains, T
         return string.Equals(existing.RequestHash, requestHash, StringComparison.Ordinal)
             ? new RedeemResult { Status = RedeemStatus.Replayed, Redemption = existing.Record }
             : new RedeemResult { Status = RedeemStatus.KeyReused };
+    }
+
+    /// <summary>The order's lines that carry a share of the discount, with their share.</summary>
+    private static RedemptionLine[] DiscountedLines(OrderContext order, long[] lineDiscounts)
+    {
+        var count = 0;
+        foreach (var share in lineDiscounts)
+        {
+            count += share > 0 ? 1 : 0;
+        }
+
+        var lines = new RedemptionLine[count];
+        for (int i = 0, j = 0; i < lineDiscounts.Length && i < order.Lines.Length; i++)
+        {
+            if (lineDiscounts[i] > 0)
+            {
+                var line = order.Lines[i];
+                lines[j++] = new RedemptionLine { Line = i, Sku = line.Sku, Quantity = line.Quantity, Discount = lineDiscounts[i] };
+            }
+        }
+
+        return lines;
     }
 
     /// <summary>A per-branch or per-customer cap cannot be enforced on an order that doesn't name one.</summary>

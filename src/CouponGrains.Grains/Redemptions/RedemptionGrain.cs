@@ -4,6 +4,7 @@ using CouponGrains.Contracts.Caps;
 using CouponGrains.Contracts.Campaigns;
 using CouponGrains.Contracts.Coupons;
 using CouponGrains.Contracts.Redemptions;
+using CouponGrains.Domain.Discounts;
 using CouponGrains.Grains.Caps;
 using CouponGrains.Grains.Storage;
 
@@ -24,7 +25,7 @@ public sealed class RedemptionGrain(RedemptionLedger ledger, IGrainFactory grain
 
     public async Task<RedemptionRecord?> GetAsync() => _record ??= (await ledger.FindByIdAsync(Id))?.Record;
 
-    public async Task<RedemptionChange> ReverseAsync(string reason, Actor actor)
+    public async Task<RedemptionChange> ReverseAsync(string reason, ReturnedQuantity[]? returns, Actor actor)
     {
         if (await GetAsync() is not { } current)
         {
@@ -34,33 +35,110 @@ public sealed class RedemptionGrain(RedemptionLedger ledger, IGrainFactory grain
         if (current.Status != RedemptionStatuses.Committed)
         {
             // Already reversed: a second reversal changes nothing and answers with the reversed record.
-            return new RedemptionChange { Status = ChangeStatus.Done, Redemption = current };
+            return returns is null
+                ? new RedemptionChange { Status = ChangeStatus.Done, Redemption = current }
+                : new RedemptionChange { Status = ChangeStatus.Conflict, Code = "already_reversed", Message = "The redemption is wholly reversed." };
         }
 
-        var reversed = await ledger.ReverseAsync(Id, reason);
+        if (Plan(current, returns) is not { } plan)
+        {
+            return new RedemptionChange
+            {
+                Status = ChangeStatus.Invalid,
+                Code = "lines",
+                Message = "Each returned line must be a discounted line of this redemption, returned at most once per unit it was for.",
+            };
+        }
+
+        var reversed = await ledger.ApplyReversalAsync(Id, current.Reversals, plan.Amount, plan.Completes, plan.Lines, reason);
         if (reversed is null)
         {
+            // Another reversal got there first; answer with what the ledger now says.
             _record = (await ledger.FindByIdAsync(Id))?.Record;
-            return new RedemptionChange { Status = ChangeStatus.Done, Redemption = _record };
+            return new RedemptionChange { Status = ChangeStatus.Conflict, Code = "reversal_conflict", Message = "The redemption changed meanwhile; read it and retry.", Redemption = _record };
         }
 
         _record = reversed;
+        await RestoreAsync(reversed, plan.Amount, plan.Completes);
+        return new RedemptionChange { Status = ChangeStatus.Done, Redemption = reversed };
+    }
+
+    private sealed record ReversalPlan(long Amount, bool Completes, RedemptionLine[] Lines);
+
+    /// <summary>
+    /// What a reversal gives back: the rest of every line for a whole reversal, else the proportional
+    /// share of the returned units (see <see cref="PartialReturns"/>). Null when a return does not fit.
+    /// </summary>
+    private static ReversalPlan? Plan(RedemptionRecord current, ReturnedQuantity[]? returns)
+    {
+        var lines = current.Lines;
+        var now = new long[lines.Length];
+        if (returns is null)
+        {
+            if (lines.Length == 0)
+            {
+                // Recorded without lines: the whole remaining discount comes back at once.
+                return new ReversalPlan(current.Discount - current.ReversedDiscount, true, lines);
+            }
+
+            for (var i = 0; i < lines.Length; i++)
+            {
+                now[i] = lines[i].Quantity - lines[i].ReturnedQuantity;
+            }
+        }
+        else
+        {
+            foreach (var back in returns)
+            {
+                var index = Array.FindIndex(lines, l => l.Line == back.Line);
+                if (index < 0 || back.Quantity < 1 || back.Quantity > lines[index].Quantity - lines[index].ReturnedQuantity - now[index])
+                {
+                    return null;
+                }
+
+                now[index] += back.Quantity;
+            }
+        }
+
+        var restoration = PartialReturns.Restore(lines
+            .Select((l, i) => new ReturnLine(l.Discount, l.Quantity, l.ReturnedQuantity, now[i]))
+            .ToArray());
+        var updated = lines
+            .Select((l, i) => l with { ReturnedQuantity = l.ReturnedQuantity + now[i], RestoredDiscount = l.RestoredDiscount + restoration.LineRestores[i] })
+            .ToArray();
+        return new ReversalPlan(restoration.Total, restoration.CompletesReversal, updated);
+    }
+
+    /// <summary>
+    /// Gives back what this reversal took from every cap: money each time, counts only when the
+    /// redemption is now wholly reversed. Each cap applies a restore once per '{id}#{n}'.
+    /// </summary>
+    private async Task RestoreAsync(RedemptionRecord reversed, long amount, bool completes)
+    {
+        var restoreId = CapTotalsReader.RestoreId(Id, reversed.Reversals);
         var campaign = grains.GetGrain<ICampaignGrain>(GrainKeys.Campaign(reversed.CampaignId));
-        var caps = (await campaign.GetAsync())?.Definition.Caps ?? new CapsDefinition();
-        var restores = new List<Task>(5)
+        var definition = (await campaign.GetAsync())?.Definition;
+        var restores = new List<Task>(5) { campaign.RestoreAsync(Id, restoreId, amount, completes, reversed.RedeemedAt) };
+        if (completes)
         {
-            campaign.RestoreAsync(Id, reversed.Discount),
-            grains.GetGrain<ICouponGrain>(GrainKeys.Coupon(reversed.Code)).RestoreAsync(Id, 1),
-        };
-        foreach (var group in MemberCaps.For(caps, reversed.DealerId, reversed.BranchId, reversed.CustomerId, reversed.Discount)
-                     .GroupBy(c => c.Slot.Group))
+            restores.Add(grains.GetGrain<ICouponGrain>(GrainKeys.Coupon(reversed.Code)).RestoreAsync(Id, restoreId, 1));
+        }
+
+        if (definition is not null)
         {
-            var shard = grains.GetGrain<ICapShardGrain>(group.First().Slot.ShardKey(reversed.CampaignId));
-            restores.Add(shard.RestoreAsync(Id, group.Select(c => new CapRestore(c.Slot.Key, c.Amount)).ToArray()));
+            var subject = new CapSubject(reversed.DealerId, reversed.BranchId, reversed.CustomerId, reversed.OrderId, reversed.WarrantyKey);
+            var caps = MemberCaps.For(definition, reversed.RedeemedAt, subject, reversed.Discount)
+                .Where(c => completes || c.Slot.CountsAmount)
+                .ToList();
+            foreach (var group in caps.GroupBy(c => c.Slot.ShardKey(reversed.CampaignId)))
+            {
+                var shard = grains.GetGrain<ICapShardGrain>(group.Key);
+                var slots = group.Select(c => new CapRestore(c.Slot.Key, c.Slot.CountsAmount ? amount : c.Amount)).ToArray();
+                restores.Add(shard.RestoreAsync(Id, restoreId, slots, completes));
+            }
         }
 
         await Task.WhenAll(restores);
-        return new RedemptionChange { Status = ChangeStatus.Done, Redemption = reversed };
     }
 
     public async Task<RedemptionChange> MapInvoiceAsync(InvoiceMapping invoice, Actor actor)

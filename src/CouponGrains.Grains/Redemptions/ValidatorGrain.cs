@@ -5,8 +5,10 @@ using CouponGrains.Contracts.Coupons;
 using CouponGrains.Contracts.Dealers;
 using CouponGrains.Contracts.Orders;
 using CouponGrains.Contracts.Redemptions;
+using CouponGrains.Domain.Discounts;
 using CouponGrains.Domain.Rules;
 using CouponGrains.Grains.Caps;
+using CouponGrains.Grains.Storage;
 using Orleans.Concurrency;
 
 namespace CouponGrains.Grains.Redemptions;
@@ -17,15 +19,96 @@ namespace CouponGrains.Grains.Redemptions;
 /// other than for the brief in-memory reads of the cap grains.
 /// </summary>
 [GrainType("validator"), StatelessWorker]
-public sealed class ValidatorGrain(IGrainFactory grains, TimeProvider time) : Grain, IValidatorGrain
+public sealed class ValidatorGrain(IGrainFactory grains, TimeProvider time, CouponStore coupons, RedemptionLedger ledger)
+    : Grain, IValidatorGrain
 {
-    public async Task<ValidationResult> ValidateAsync(OrderContext order)
+    /// <summary>The most campaigns a qualification looks at.</summary>
+    public const int MaxQualifyingCodes = 50;
+
+    public async Task<ValidationResult> ValidateAsync(OrderContext order) => (await CheckAsync(order)).Result;
+
+    public async Task<StackValidation> ValidateStackAsync(OrderContext order, string[] codes)
+    {
+        var checks = await Task.WhenAll(codes.Select(code => CheckAsync(order with { Code = code })));
+        var candidates = new List<StackCandidate>(checks.Length);
+        var unknown = new Dictionary<string, Rejection>(StringComparer.Ordinal);
+        for (var i = 0; i < checks.Length; i++)
+        {
+            var (result, definition) = checks[i];
+            if (definition is null)
+            {
+                unknown[codes[i]] = result.Reasons[0];
+                continue;
+            }
+
+            var evaluation = new Evaluation(0, 0, result.Discount, result.Reasons) { LineDiscounts = result.LineDiscounts };
+            candidates.Add(new StackCandidate(codes[i], result.CampaignId!, definition, evaluation));
+        }
+
+        var stack = StackingResolver.Resolve(order, candidates);
+        var byCode = stack.Outcomes.ToDictionary(o => o.Code, StringComparer.Ordinal);
+        return new StackValidation
+        {
+            Codes = codes.Select(code => unknown.TryGetValue(code, out var missing)
+                ? new StackCodeResult { Code = code, State = StackState.Rejected.ToWire(), Reason = missing }
+                : Outcome(byCode[code])).ToArray(),
+            TotalDiscount = stack.TotalDiscount,
+            Currency = checks.Select(c => c.Result.Currency).FirstOrDefault(c => c is not null),
+        };
+
+        static StackCodeResult Outcome(StackOutcome o) => new()
+        {
+            Code = o.Code,
+            CampaignId = o.CampaignId,
+            State = o.State.ToWire(),
+            Discount = o.State == StackState.Rejected ? 0 : o.Discount,
+            LineDiscounts = o.State == StackState.Rejected ? [] : o.LineDiscounts,
+            Reason = o.Reason,
+        };
+    }
+
+    public async Task<ValidationResult[]> QualifyAsync(OrderContext order)
+    {
+        var codes = await coupons.QualifyingCodesAsync(order.DealerId, MaxQualifyingCodes);
+        var checks = await Task.WhenAll(codes.Select(code => CheckAsync(order with { Code = code })));
+        return checks.Select((c, i) => c.Result with { Code = codes[i] })
+            .OrderByDescending(r => r.Valid).ThenByDescending(r => r.Discount)
+            .ToArray();
+    }
+
+    public async Task<RebateView?> RebateAsync(string campaignId, string dealerId)
+    {
+        var campaign = await grains.GetGrain<ICampaignGrain>(GrainKeys.Campaign(campaignId)).GetAsync();
+        if (campaign?.Definition is not { Kind: CampaignKinds.RetroRebate } definition)
+        {
+            return null;
+        }
+
+        var purchases = await ledger.EligiblePurchasesAsync(campaignId, dealerId);
+        var accrual = RetroRebate.Accrue([], purchases.Sum(), definition.Discount.Slabs);
+        var next = definition.Discount.Slabs.Where(s => s.From > accrual.CumulativeAfter).MinBy(s => s.From);
+        return new RebateView
+        {
+            CampaignId = campaignId,
+            DealerId = dealerId,
+            Purchases = purchases.Count,
+            Cumulative = accrual.CumulativeAfter,
+            Percent = accrual.PercentAfter,
+            Accrued = accrual.AccruedAfter,
+            NextThreshold = next?.From,
+            NextPercent = next?.Percent,
+            Currency = definition.Currency,
+        };
+    }
+
+    /// <summary>The dry run of one code, with the campaign definition it was checked against (null when the code is unknown).</summary>
+    private async Task<(ValidationResult Result, CampaignDefinition? Definition)> CheckAsync(OrderContext order)
     {
         var dealerTask = grains.GetGrain<IDealerGrain>(GrainKeys.Dealer(order.DealerId)).GetAsync();
         var coupon = await grains.GetGrain<ICouponGrain>(GrainKeys.Coupon(order.Code)).GetAsync();
         if (coupon is null)
         {
-            return new ValidationResult { Reasons = [new Rejection(RejectionCode.CouponNotFound, "No such coupon code.")] };
+            return (new ValidationResult { Reasons = [new Rejection(RejectionCode.CouponNotFound, "No such coupon code.")] }, null);
         }
 
         var reasons = new List<Rejection>();
@@ -47,8 +130,11 @@ public sealed class ValidatorGrain(IGrainFactory grains, TimeProvider time) : Gr
         var campaignId = coupon.CampaignId;
         var evaluation = await grains.GetGrain<ICampaignGrain>(GrainKeys.Campaign(campaignId)).EvaluateAsync(order, await dealerTask);
         reasons.AddRange(evaluation.Reasons);
-        var caps = evaluation.Caps;
-        foreach (var cap in MemberCaps.For(caps, order.DealerId, order.BranchId, order.Customer.Id, evaluation.Discount))
+        var subject = new CapSubject(order.DealerId, order.BranchId, order.Customer.Id, order.OrderId, evaluation.WarrantyKey);
+        var memberCaps = evaluation.Definition is { } definition
+            ? MemberCaps.For(definition, time.GetUtcNow(), subject, evaluation.Discount)
+            : [];
+        foreach (var cap in memberCaps)
         {
             var usage = await grains.GetGrain<ICapShardGrain>(cap.Slot.ShardKey(campaignId)).GetUsageAsync(cap.Slot.Key);
             if (usage.Used + usage.Held + cap.Amount > cap.Limit)
@@ -57,13 +143,14 @@ public sealed class ValidatorGrain(IGrainFactory grains, TimeProvider time) : Gr
             }
         }
 
-        return new ValidationResult
+        return (new ValidationResult
         {
             Valid = reasons.Count == 0,
             Discount = reasons.Count == 0 ? evaluation.Discount : 0,
             Currency = evaluation.Currency,
             Reasons = reasons.ToArray(),
             CampaignId = campaignId,
-        };
+            LineDiscounts = reasons.Count == 0 ? evaluation.LineDiscounts : [],
+        }, evaluation.Definition);
     }
 }

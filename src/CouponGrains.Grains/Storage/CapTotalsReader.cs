@@ -94,6 +94,9 @@ public sealed class CapTotalsReader : IAsyncDisposable
             CapScope.Branch => "r.campaign_id = k.a AND r.dealer_id = k.b AND r.branch_id = k.c",
             CapScope.Customer => "r.campaign_id = k.a AND r.customer_id = k.b",
             CapScope.Coupon => "r.code = k.a",
+            CapScope.Warranty => "r.campaign_id = k.a AND r.warranty_key = k.b",
+            CapScope.Order => "r.dealer_id = k.b AND r.order_id = k.c",
+            CapScope.OrderExclusive => "r.dealer_id = k.b AND r.order_id = k.c AND r.exclusive",
             _ => throw new ArgumentOutOfRangeException(nameof(scope)),
         };
         await using var command = _db.CreateCommand(
@@ -103,7 +106,7 @@ public sealed class CapTotalsReader : IAsyncDisposable
             CROSS JOIN LATERAL (
                 SELECT COALESCE(sum(r.discount - r.reversed_discount), 0)::bigint AS amount,
                        count(*) FILTER (WHERE r.status = 'committed') AS committed,
-                       COALESCE(array_agg(r.id) FILTER (WHERE r.status = 'reversed' AND r.reversed_at > now() - @memory), '{"{}"}') AS reversed
+                       COALESCE(array_agg(r.id || '#' || r.reversal_seq) FILTER (WHERE r.reversal_seq > 0 AND r.reversed_at > now() - @memory), '{"{}"}') AS reversed
                 FROM redemptions r
                 WHERE {join} AND r.status <> 'aborted' AND r.redeemed_at >= k.f AND r.redeemed_at < k.t) AS t
             """);
@@ -118,11 +121,34 @@ public sealed class CapTotalsReader : IAsyncDisposable
         while (await reader.ReadAsync())
         {
             var index = (int)reader.GetInt64(0) - 1;
-            totals[index] = new LedgerTotals(reader.GetInt64(1), reader.GetInt64(2), reader.GetFieldValue<string[]>(3));
+            totals[index] = new LedgerTotals(reader.GetInt64(1), reader.GetInt64(2), RestoreIds(reader.GetFieldValue<string[]>(3)));
         }
 
         return totals;
     }
+
+    /// <summary>
+    /// Every restore id of the recently reversed redemptions: the ledger reports '{id}#{n}' for the last
+    /// of n reversals, and each of '{id}#1'…'{id}#{n}' has been counted in the totals.
+    /// </summary>
+    private static List<string> RestoreIds(string[] latest)
+    {
+        var ids = new List<string>(latest.Length);
+        foreach (var last in latest)
+        {
+            var hash = last.LastIndexOf('#');
+            var n = int.Parse(last.AsSpan(hash + 1), System.Globalization.CultureInfo.InvariantCulture);
+            for (var k = 1; k <= n; k++)
+            {
+                ids.Add(RestoreId(last[..hash], k));
+            }
+        }
+
+        return ids;
+    }
+
+    /// <summary>The id a cap remembers the <paramref name="n"/>-th reversal of a redemption by.</summary>
+    public static string RestoreId(string redemptionId, int n) => $"{redemptionId}#{n}";
 
     public async ValueTask DisposeAsync()
     {

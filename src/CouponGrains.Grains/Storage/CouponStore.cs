@@ -58,4 +58,33 @@ public sealed class CouponStore(Database database)
             reader.IsDBNull(3) ? null : reader.GetInt32(3),
             reader.IsDBNull(4) ? null : new DateTimeOffset(reader.GetFieldValue<DateTime>(4), TimeSpan.Zero));
     }
+
+    /// <summary>
+    /// Codes an order of <paramref name="dealerId"/> might use, one per campaign: the dealer's own unexpired
+    /// coupons first, then public named codes. Bulk-generated public codes are left out (a million of them
+    /// say nothing about which campaigns exist).
+    /// </summary>
+    public async Task<string[]> QualifyingCodesAsync(string dealerId, int limit)
+    {
+        await using var command = _db.CreateCommand(
+            """
+            SELECT code FROM (
+                SELECT DISTINCT ON (campaign_id) code, campaign_id, dealer_id IS NULL AS public
+                FROM coupons
+                WHERE (dealer_id = @dealer OR (dealer_id IS NULL AND named)) AND (expires_at IS NULL OR expires_at > now())
+                ORDER BY campaign_id, dealer_id IS NULL, created_at DESC) AS c
+            ORDER BY public, campaign_id
+            LIMIT @limit
+            """);
+        command.Parameters.AddWithValue("dealer", dealerId);
+        command.Parameters.AddWithValue("limit", limit);
+        var codes = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            codes.Add(reader.GetString(0));
+        }
+
+        return codes.ToArray();
+    }
 }

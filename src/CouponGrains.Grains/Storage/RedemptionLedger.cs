@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Threading.Channels;
 using CouponGrains.Contracts;
 using CouponGrains.Contracts.Campaigns;
@@ -33,7 +34,9 @@ public sealed record StoredRedemption(RedemptionRecord Record, string? RequestHa
 public sealed record LedgerTotals(long Amount, long Count, IReadOnlyCollection<string> RecentlyReversed);
 
 /// <summary>
-/// The redemption ledger in PostgreSQL. Appends are group-committed: concurrent redemptions queue
+/// The redemption ledger in PostgreSQL. Every change also writes its event to the outbox in the same
+/// statement (see 0004_outbox.sql), so downstream consumers get exactly the changes that committed.
+/// Appends are group-committed: concurrent redemptions queue
 /// here and a few writer loops insert them many rows per statement, so the commit cost is shared.
 /// A task completes only after its row's transaction committed, which is what makes a 2xx durable.
 /// </summary>
@@ -197,6 +200,10 @@ public sealed class RedemptionLedger : IAsyncDisposable
         var currencies = new string[n];
         var times = new DateTime[n];
         var actors = new string[n];
+        var lines = new string[n];
+        var eligible = new long[n];
+        var warranties = new string?[n];
+        var exclusive = new bool[n];
         for (var i = 0; i < n; i++)
         {
             var e = batch[i].Entry;
@@ -215,18 +222,32 @@ public sealed class RedemptionLedger : IAsyncDisposable
             currencies[i] = r.Currency;
             times[i] = r.RedeemedAt.UtcDateTime;
             actors[i] = e.ActorKeyId;
+            lines[i] = JsonSerializer.Serialize(r.Lines, s_json);
+            eligible[i] = r.EligibleValue;
+            warranties[i] = r.WarrantyKey;
+            exclusive[i] = r.Exclusive;
         }
 
         await using var connection = await _db.OpenConnectionAsync();
         await using var command = new NpgsqlCommand(
             """
-            INSERT INTO redemptions (id, idem_scope, idem_key, request_hash, code, campaign_id, dealer_id, branch_id,
-                                     customer_id, order_id, discount, currency, redeemed_at, actor_key_id, status)
-            SELECT u.*, 'committed'
-            FROM unnest(@ids, @scopes, @keys, @hashes, @codes, @campaigns, @dealers, @branches,
-                        @customers, @orders, @discounts, @currencies, @times, @actors) AS u
-            ON CONFLICT DO NOTHING
-            RETURNING id
+            WITH ins AS (
+                INSERT INTO redemptions (id, idem_scope, idem_key, request_hash, code, campaign_id, dealer_id, branch_id,
+                                         customer_id, order_id, discount, currency, redeemed_at, actor_key_id,
+                                         lines, eligible_value, warranty_key, exclusive, status)
+                SELECT u.id, u.scope, u.key, u.hash, u.code, u.campaign, u.dealer, u.branch, u.customer, u.order_id, u.discount,
+                       u.currency, u.at, u.actor, u.lines::jsonb, u.eligible, u.warranty, u.exclusive, 'committed'
+                FROM unnest(@ids, @scopes, @keys, @hashes, @codes, @campaigns, @dealers, @branches,
+                            @customers, @orders, @discounts, @currencies, @times, @actors,
+                            @lines, @eligible, @warranties, @exclusive)
+                     AS u(id, scope, key, hash, code, campaign, dealer, branch, customer, order_id, discount,
+                          currency, at, actor, lines, eligible, warranty, exclusive)
+                ON CONFLICT DO NOTHING
+                RETURNING id, discount, redeemed_at),
+            ev AS (
+                INSERT INTO outbox (event_id, type, redemption_id, amount, at)
+                SELECT id || ':committed', 'redemption_committed', id, discount, redeemed_at FROM ins)
+            SELECT id FROM ins
             """, connection);
         Add(command, "ids", ids);
         Add(command, "scopes", scopes);
@@ -242,6 +263,10 @@ public sealed class RedemptionLedger : IAsyncDisposable
         command.Parameters.Add(new NpgsqlParameter<DateTime[]>("times", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { TypedValue = times });
         Add(command, "currencies", currencies);
         Add(command, "actors", actors);
+        Add(command, "lines", lines);
+        command.Parameters.Add(new NpgsqlParameter<long[]>("eligible", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = eligible });
+        Add(command, "warranties", warranties);
+        command.Parameters.Add(new NpgsqlParameter<bool[]>("exclusive", NpgsqlDbType.Array | NpgsqlDbType.Boolean) { TypedValue = exclusive });
 
         var inserted = new HashSet<string>(StringComparer.Ordinal);
         await using (var reader = await command.ExecuteReaderAsync())
@@ -295,7 +320,10 @@ public sealed class RedemptionLedger : IAsyncDisposable
 
     private const string Columns =
         "id, code, campaign_id, dealer_id, branch_id, order_id, customer_id, discount, currency, status, redeemed_at, " +
-        "invoice_number, invoice_date, delivery_proof_ref, reversed_at, reversal_reason, reversed_discount, request_hash";
+        "invoice_number, invoice_date, delivery_proof_ref, reversed_at, reversal_reason, reversed_discount, request_hash, " +
+        "lines, eligible_value, warranty_key, exclusive, reversal_seq";
+
+    private static readonly JsonSerializerOptions s_json = new(JsonSerializerDefaults.Web);
 
     public async Task<StoredRedemption?> FindByKeyAsync(string scope, string key)
     {
@@ -313,18 +341,57 @@ public sealed class RedemptionLedger : IAsyncDisposable
         return await ReadOneAsync(command);
     }
 
-    /// <summary>Marks a committed redemption reversed. Null when it was not committed (already reversed or unknown).</summary>
-    public async Task<RedemptionRecord?> ReverseAsync(string id, string reason)
+    /// <summary>
+    /// Records a reversal of a committed redemption: <paramref name="amount"/> more of its discount given
+    /// back, the lines as they now stand, and, when <paramref name="completes"/>, the status reversed. A
+    /// compare-and-set on the reversal count, so two reversals can never both apply; null when it did not
+    /// apply (the redemption is no longer committed or was reversed meanwhile). The outbox gets the event
+    /// '{id}:reversed:{n}' in the same statement.
+    /// </summary>
+    public async Task<RedemptionRecord?> ApplyReversalAsync(string id, int reversalsBefore, long amount, bool completes,
+        RedemptionLine[] lines, string reason)
     {
         await using var command = _db.CreateCommand(
             $"""
-            UPDATE redemptions SET status = 'reversed', reversed_discount = discount, reversed_at = now(), reversal_reason = @reason
-            WHERE id = @id AND status = 'committed'
-            RETURNING {Columns}
+            WITH upd AS (
+                UPDATE redemptions SET reversed_discount = reversed_discount + @amount, reversal_seq = reversal_seq + 1,
+                       reversed_at = now(), reversal_reason = @reason, lines = @lines::jsonb,
+                       status = CASE WHEN @completes THEN 'reversed' ELSE status END
+                WHERE id = @id AND status = 'committed' AND reversal_seq = @before
+                RETURNING {Columns}),
+            ev AS (
+                INSERT INTO outbox (event_id, type, redemption_id, amount)
+                SELECT id || ':reversed:' || reversal_seq, 'redemption_reversed', id, @amount FROM upd)
+            SELECT * FROM upd
             """);
         command.Parameters.AddWithValue("id", id);
+        command.Parameters.AddWithValue("before", reversalsBefore);
+        command.Parameters.AddWithValue("amount", amount);
+        command.Parameters.AddWithValue("completes", completes);
         command.Parameters.AddWithValue("reason", reason);
+        command.Parameters.AddWithValue("lines", JsonSerializer.Serialize(lines, s_json));
         return (await ReadOneAsync(command))?.Record;
+    }
+
+    /// <summary>The eligible purchase values of a dealer's committed redemptions in a campaign, oldest first (retro rebates).</summary>
+    public async Task<List<long>> EligiblePurchasesAsync(string campaignId, string dealerId)
+    {
+        await using var command = _db.CreateCommand(
+            """
+            SELECT eligible_value FROM redemptions
+            WHERE campaign_id = @c AND dealer_id = @d AND status = 'committed'
+            ORDER BY redeemed_at
+            """);
+        command.Parameters.AddWithValue("c", campaignId);
+        command.Parameters.AddWithValue("d", dealerId);
+        var values = new List<long>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            values.Add(reader.GetInt64(0));
+        }
+
+        return values;
     }
 
     /// <summary>Maps a redemption to its invoice. Null when the redemption is not committed or already mapped elsewhere.</summary>
@@ -332,9 +399,15 @@ public sealed class RedemptionLedger : IAsyncDisposable
     {
         await using var command = _db.CreateCommand(
             $"""
-            UPDATE redemptions SET invoice_number = @n, invoice_date = @d, delivery_proof_ref = COALESCE(@p, delivery_proof_ref)
-            WHERE id = @id AND status = 'committed' AND (invoice_number IS NULL OR invoice_number = @n)
-            RETURNING {Columns}
+            WITH upd AS (
+                UPDATE redemptions SET invoice_number = @n, invoice_date = @d, delivery_proof_ref = COALESCE(@p, delivery_proof_ref)
+                WHERE id = @id AND status = 'committed' AND (invoice_number IS NULL OR invoice_number = @n)
+                RETURNING {Columns}),
+            ev AS (
+                INSERT INTO outbox (event_id, type, redemption_id, amount)
+                SELECT id || ':invoiced', 'redemption_invoiced', id, discount FROM upd
+                ON CONFLICT (event_id) DO NOTHING)
+            SELECT * FROM upd
             """);
         command.Parameters.AddWithValue("id", id);
         command.Parameters.AddWithValue("n", invoice.InvoiceNumber);
@@ -392,6 +465,11 @@ public sealed class RedemptionLedger : IAsyncDisposable
             ReversedAt = reader.IsDBNull(14) ? null : new DateTimeOffset(reader.GetFieldValue<DateTime>(14), TimeSpan.Zero),
             ReversalReason = reader.IsDBNull(15) ? null : reader.GetString(15),
             ReversedDiscount = reader.GetInt64(16),
+            Lines = reader.IsDBNull(18) ? [] : JsonSerializer.Deserialize<RedemptionLine[]>(reader.GetString(18), s_json) ?? [],
+            EligibleValue = reader.GetInt64(19),
+            WarrantyKey = reader.IsDBNull(20) ? null : reader.GetString(20),
+            Exclusive = reader.GetBoolean(21),
+            Reversals = reader.GetInt32(22),
         };
         return new StoredRedemption(record, reader.IsDBNull(17) ? null : reader.GetString(17));
     }
@@ -413,4 +491,7 @@ public enum CapScope
     Branch,
     Customer,
     Coupon,
+    Warranty,
+    Order,
+    OrderExclusive,
 }

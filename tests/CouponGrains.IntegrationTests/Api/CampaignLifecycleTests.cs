@@ -29,7 +29,7 @@ public sealed class CampaignLifecycleTests(ApiFixture api)
 
         var submitted = await api.Admin.PostAsync($"/api/v1/campaigns/{campaign}/submit", null);
         Assert.Equal("pending_approval", (await submitted.Content.ReadFromJsonAsync<JsonObject>())!["status"]!.GetValue<string>());
-        var approved = await api.Admin.PostAsJsonAsync($"/api/v1/campaigns/{campaign}/approve", new { note = "within Q4 budget" });
+        var approved = await api.Finance.PostAsJsonAsync($"/api/v1/campaigns/{campaign}/approve", new { note = "within Q4 budget" });
         var body = await approved.Content.ReadFromJsonAsync<JsonObject>();
         Assert.Equal("active", body!["status"]!.GetValue<string>());
         Assert.Equal("within Q4 budget", body["decisionNote"]!.GetValue<string>());

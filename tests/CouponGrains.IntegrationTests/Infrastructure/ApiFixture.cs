@@ -10,30 +10,69 @@ namespace CouponGrains.IntegrationTests.Infrastructure;
 /// One silo with the API co-hosted, on its own fresh database, shared by the API tests. Each test
 /// makes its own campaigns, dealers and keys, so tests never see each other's counters.
 /// </summary>
-public sealed class ApiFixture : IAsyncLifetime
+public class ApiFixture : IAsyncLifetime
 {
     public const string AdminKey = "cg_test_bootstrap_admin_key_0123456789abcdef";
+
+    /// <summary>Campaigns above this budget need a second approver in the tests' silo.</summary>
+    public const long SecondApproverAbove = 1_000_000_000;
+
+    /// <summary>The silo reads its settings from the environment while its Program runs, before any
+    /// WebApplicationFactory override applies: fixtures that start silos take turns.</summary>
+    private static readonly SemaphoreSlim s_startGate = new(1, 1);
+
     private WebApplicationFactory<Program>? _factory;
 
     public string ConnectionString { get; private set; } = "";
 
     public HttpClient Admin { get; private set; } = null!;
 
+    /// <summary>A finance key's client: the default approver of <see cref="CreateActiveCampaignAsync"/>
+    /// (nobody approves a campaign they created).</summary>
+    public HttpClient Finance { get; private set; } = null!;
+
+    /// <summary>The silo's services, for tests that drive grains or stores directly.</summary>
+    public IServiceProvider Services => _factory!.Services;
+
+    /// <summary>The environment the silo starts with; a derived fixture changes what it tests.</summary>
+    protected virtual void Configure(IDictionary<string, string?> settings)
+    {
+    }
+
     public async Task InitializeAsync()
     {
         ConnectionString = await TestPostgres.CreateDatabaseAsync("cg_api");
-        // The silo reads these while its Program runs, before any WebApplicationFactory override applies.
-        Environment.SetEnvironmentVariable("ConnectionStrings__Postgres", ConnectionString);
-        Environment.SetEnvironmentVariable("Api__BootstrapAdminKey", AdminKey);
-        Environment.SetEnvironmentVariable("Api__DealerRequestsPerSecond", "100000");
-        Environment.SetEnvironmentVariable("Api__DealerBurst", "100000");
-        Environment.SetEnvironmentVariable("Orleans__SiloPort", TestPostgres.FreePort().ToString());
-        Environment.SetEnvironmentVariable("Orleans__GatewayPort", TestPostgres.FreePort().ToString());
-        Environment.SetEnvironmentVariable("Orleans__ClusterId", "api-tests-" + Guid.NewGuid().ToString("N")[..8]);
-        _factory = new WebApplicationFactory<Program>();
-        Admin = Client(AdminKey);
-        var ready = await Admin.GetAsync("/health/ready");
-        ready.EnsureSuccessStatusCode();
+        var settings = new Dictionary<string, string?>
+        {
+            ["ConnectionStrings__Postgres"] = ConnectionString,
+            ["Api__BootstrapAdminKey"] = AdminKey,
+            ["Api__DealerRequestsPerSecond"] = "100000",
+            ["Api__DealerBurst"] = "100000",
+            ["Approvals__SecondApproverAbove"] = SecondApproverAbove.ToString(),
+            ["Orleans__SiloPort"] = TestPostgres.FreePort().ToString(),
+            ["Orleans__GatewayPort"] = TestPostgres.FreePort().ToString(),
+            ["Orleans__ClusterId"] = "api-tests-" + Guid.NewGuid().ToString("N")[..8],
+        };
+        Configure(settings);
+        await s_startGate.WaitAsync();
+        try
+        {
+            foreach (var (name, value) in settings)
+            {
+                Environment.SetEnvironmentVariable(name, value);
+            }
+
+            _factory = new WebApplicationFactory<Program>();
+            Admin = Client(AdminKey);
+            var ready = await Admin.GetAsync("/health/ready");
+            ready.EnsureSuccessStatusCode();
+        }
+        finally
+        {
+            s_startGate.Release();
+        }
+
+        Finance = Client(await CreateKeyAsync("finance"));
     }
 
     public HttpClient Client(string? apiKey)
@@ -47,11 +86,15 @@ public sealed class ApiFixture : IAsyncLifetime
         return client;
     }
 
-    public async Task<string> CreateKeyAsync(string role, string? dealerId = null)
+    public async Task<string> CreateKeyAsync(string role, string? dealerId = null) => (await CreateKeyWithIdAsync(role, dealerId)).Key;
+
+    /// <summary>Creates a key and returns its id with its secret.</summary>
+    public async Task<(string Id, string Key)> CreateKeyWithIdAsync(string role, string? dealerId = null)
     {
         var response = await Admin.PostAsJsonAsync("/api/v1/api-keys", new { name = $"{role} key", role, dealerId });
         response.EnsureSuccessStatusCode();
-        return (await response.Content.ReadFromJsonAsync<JsonObject>())!["key"]!.GetValue<string>();
+        var body = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
+        return (body["id"]!.GetValue<string>(), body["key"]!.GetValue<string>());
     }
 
     public async Task PutDealerAsync(string dealerId, string tier = "dealer", string region = "west", params string[] branches)
@@ -67,30 +110,41 @@ public sealed class ApiFixture : IAsyncLifetime
         response.EnsureSuccessStatusCode();
     }
 
+    /// <summary>A campaign definition valid from two days ago for thirty days, in Asia/Kolkata.</summary>
+    public static object Definition(string name = "Test campaign", long budget = 100_000_000, object? discount = null,
+        object? eligibility = null, object? caps = null, decimal? marginFloorPercent = null) => new
+    {
+        name,
+        kind = "dealer_promo",
+        currency = "INR",
+        budget,
+        validFrom = DateTime.UtcNow.AddDays(-2).ToString("yyyy-MM-ddTHH:mm:ss"),
+        validUntil = DateTime.UtcNow.AddDays(30).ToString("yyyy-MM-ddTHH:mm:ss"),
+        timeZone = "Asia/Kolkata",
+        discount = discount ?? new { type = "fixed", amount = 1000 },
+        eligibility = eligibility ?? new { },
+        caps = caps ?? new { },
+        marginFloorPercent,
+    };
+
     /// <summary>Creates, submits and approves a campaign; returns its id.</summary>
     public async Task<string> CreateActiveCampaignAsync(object? caps = null, long budget = 100_000_000, object? discount = null,
         object? eligibility = null, bool activate = true)
     {
-        var definition = new
-        {
-            name = "Test campaign",
-            kind = "dealer_promo",
-            currency = "INR",
-            budget,
-            validFrom = DateTime.UtcNow.AddDays(-2).ToString("yyyy-MM-ddTHH:mm:ss"),
-            validUntil = DateTime.UtcNow.AddDays(30).ToString("yyyy-MM-ddTHH:mm:ss"),
-            timeZone = "Asia/Kolkata",
-            discount = discount ?? new { type = "fixed", amount = 1000 },
-            eligibility = eligibility ?? new { },
-            caps = caps ?? new { },
-        };
+        var definition = Definition(budget: budget, discount: discount, eligibility: eligibility, caps: caps);
+        return await CreateCampaignAsync(definition, activate);
+    }
+
+    /// <summary>Creates a campaign from any definition, then submits it and has finance approve it unless told not to.</summary>
+    public async Task<string> CreateCampaignAsync(object definition, bool activate = true)
+    {
         var created = await Admin.PostAsJsonAsync("/api/v1/campaigns", definition);
         created.EnsureSuccessStatusCode();
         var id = (await created.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
         if (activate)
         {
             (await Admin.PostAsync($"/api/v1/campaigns/{id}/submit", null)).EnsureSuccessStatusCode();
-            (await Admin.PostAsync($"/api/v1/campaigns/{id}/approve", null)).EnsureSuccessStatusCode();
+            (await Finance.PostAsync($"/api/v1/campaigns/{id}/approve", null)).EnsureSuccessStatusCode();
         }
 
         return id;

@@ -76,11 +76,28 @@ public sealed class EscrowTests
         var escrow = new Escrow();
         escrow.Load(used: 500, count: 5, recentlyRestored: ["already-reversed"], Now);
 
-        Assert.False(escrow.Restore("already-reversed", 100, Now));
-        Assert.True(escrow.Restore("r9", 100, Now));
-        Assert.False(escrow.Restore("r9", 100, Now));
+        Assert.False(escrow.Restore("already", "already-reversed", 100, Now));
+        Assert.True(escrow.Restore("r9", "r9#1", 100, Now));
+        Assert.False(escrow.Restore("r9", "r9#1", 100, Now));
         Assert.Equal(400, escrow.Used);
         Assert.Equal(4, escrow.Count);
+    }
+
+    [Fact]
+    public void PartialReturnsGiveBackMoneyEachTimeAndTheCountOnlyAtTheEnd()
+    {
+        var escrow = new Escrow();
+        escrow.Load(used: 1_000, count: 2, recentlyRestored: [], Now);
+
+        Assert.True(escrow.Restore("r1", "r1#1", 100, Now, countOne: false));
+        Assert.True(escrow.Restore("r1", "r1#2", 150, Now, countOne: false));
+        Assert.False(escrow.Restore("r1", "r1#2", 150, Now, countOne: false));
+        Assert.Equal(750, escrow.Used);
+        Assert.Equal(2, escrow.Count);
+
+        Assert.True(escrow.Restore("r1", "r1#3", 250, Now));
+        Assert.Equal(500, escrow.Used);
+        Assert.Equal(1, escrow.Count);
     }
 
     [Fact]
@@ -89,8 +106,8 @@ public sealed class EscrowTests
         var escrow = new Escrow();
         escrow.TryHold("r1", 250, 1000, Later);
 
-        // Committed and reversed before its confirm arrived: dropping the hold is the whole effect.
-        escrow.Restore("r1", 250, Now);
+        // Committed and reversed before its confirm arrived: the hold is confirmed, then given back.
+        escrow.Restore("r1", "r1#1", 250, Now);
         escrow.Confirm("r1");
 
         Assert.Equal(0, escrow.Used);
