@@ -28,6 +28,9 @@ public static class AuditNames
     public const string Requested = "requested";
     public const string Consumed = "consumed";
     public const string FailedCodeBlocked = "failed_code_blocked";
+    public const string Reversed = "reversed";
+    public const string PartiallyReturned = "partially_returned";
+    public const string Invoiced = "invoiced";
 }
 
 /// <summary>

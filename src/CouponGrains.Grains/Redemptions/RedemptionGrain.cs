@@ -1,10 +1,12 @@
 using CouponGrains.Contracts;
 using CouponGrains.Contracts.Access;
+using CouponGrains.Contracts.Audit;
 using CouponGrains.Contracts.Caps;
 using CouponGrains.Contracts.Campaigns;
 using CouponGrains.Contracts.Coupons;
 using CouponGrains.Contracts.Redemptions;
 using CouponGrains.Domain.Discounts;
+using CouponGrains.Grains.Audit;
 using CouponGrains.Grains.Caps;
 using CouponGrains.Grains.Storage;
 
@@ -17,7 +19,7 @@ namespace CouponGrains.Grains.Redemptions;
 /// sees the reversal, so a crash between the two steps leaves every counter right.
 /// </summary>
 [GrainType("redemption"), CollectionAgeLimit(Minutes = 2)]
-public sealed class RedemptionGrain(RedemptionLedger ledger, IGrainFactory grains) : Grain, IRedemptionGrain
+public sealed class RedemptionGrain(RedemptionLedger ledger, IGrainFactory grains, AuditLog audit) : Grain, IRedemptionGrain
 {
     private RedemptionRecord? _record;
 
@@ -60,6 +62,7 @@ public sealed class RedemptionGrain(RedemptionLedger ledger, IGrainFactory grain
 
         _record = reversed;
         await RestoreAsync(reversed, plan.Amount, plan.Completes);
+        await AuditAsync(actor, plan.Completes ? AuditNames.Reversed : AuditNames.PartiallyReturned, current, reversed, reason);
         return new RedemptionChange { Status = ChangeStatus.Done, Redemption = reversed };
     }
 
@@ -167,8 +170,34 @@ public sealed class RedemptionGrain(RedemptionLedger ledger, IGrainFactory grain
 
         var mapped = await ledger.MapInvoiceAsync(Id, invoice);
         _record = mapped ?? (await ledger.FindByIdAsync(Id))?.Record;
-        return mapped is null
-            ? new RedemptionChange { Status = ChangeStatus.Conflict, Code = "invoice_conflict", Message = "The redemption changed meanwhile; retry." }
-            : new RedemptionChange { Status = ChangeStatus.Done, Redemption = mapped };
+        if (mapped is null)
+        {
+            return new RedemptionChange { Status = ChangeStatus.Conflict, Code = "invoice_conflict", Message = "The redemption changed meanwhile; retry." };
+        }
+
+        if (current.InvoiceNumber != mapped.InvoiceNumber)
+        {
+            await AuditAsync(actor, AuditNames.Invoiced, current, mapped, note: null);
+        }
+
+        return new RedemptionChange { Status = ChangeStatus.Done, Redemption = mapped };
     }
+
+    /// <summary>
+    /// One audit row per change, written right after the ledger change (which is the record of truth; the
+    /// audit row says who did it and why). The redemption itself is audited by its ledger row.
+    /// </summary>
+    private Task AuditAsync(Actor actor, string action, RedemptionRecord before, RedemptionRecord after, string? note) =>
+        audit.AppendAsync(AuditEntry.For(actor, action, AuditNames.Redemption, Id) with
+        {
+            Note = note,
+            Before = AuditJson.Of(Money(before)),
+            After = AuditJson.Of(Money(after)),
+        }, CancellationToken.None);
+
+    private static object Money(RedemptionRecord r) => new
+    {
+        r.Status, r.Discount, r.ReversedDiscount, r.Reversals, r.InvoiceNumber, r.InvoiceDate,
+        lines = r.Lines.Select(l => new { l.Line, l.ReturnedQuantity, l.RestoredDiscount }),
+    };
 }

@@ -109,6 +109,9 @@ public sealed class RuleEngineTests(ApiFixture api)
         Assert.Equal(0L, await TestPostgres.ScalarAsync<long>(api.ConnectionString,
             "SELECT COALESCE(sum(discount - reversed_discount), 0)::bigint FROM redemptions WHERE campaign_id = @c AND status <> 'aborted'",
             ("c", campaign)));
+        Assert.Equal(2L, await TestPostgres.ScalarAsync<long>(api.ConnectionString,
+            "SELECT count(*) FROM audit_log WHERE entity_type = 'redemption' AND entity_id = @id AND action IN ('partially_returned', 'reversed')",
+            ("id", id)));
     }
 
     [Fact]
