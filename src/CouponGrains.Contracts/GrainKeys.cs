@@ -11,15 +11,16 @@ public static class GrainKeys
 
     public static string Dealer(string dealerId) => dealerId;
 
-    /// <summary>The members of one group of caps in a campaign are spread over this many shards.</summary>
-    public const int CapShards = 32;
+    /// <summary>The members of one group of caps are spread over this many shards, whatever their campaign.</summary>
+    public const int CapShards = 64;
 
     /// <summary>
-    /// The shard holding a member's caps: <c>{campaign}/{group}/{shard}</c>, where the member is the
-    /// dealer for dealer and branch caps (so one call holds all of a dealer's) or the customer.
+    /// The shard holding a member's caps: <c>caps/{group}/{shard}</c>, where the member is the dealer for
+    /// dealer, branch and order caps (so one call holds all of a dealer's) or the customer. Shards are
+    /// shared by every campaign: a thousand campaigns cost no more activations than one.
     /// </summary>
-    public static string CapShard(string campaignId, Caps.CapGroup group, string member) =>
-        $"{campaignId}/{(int)group}/{Fnv(member, 2166136261u) % CapShards}";
+    public static string CapShard(Caps.CapGroup group, string member) =>
+        $"caps/{(int)group}/{Fnv(member, 2166136261u) % CapShards}";
 
     /// <summary>How many redemption coordinators there are; changing it is safe (the ledger is the arbiter).</summary>
     public const int RedeemShards = 256;

@@ -28,6 +28,8 @@ public static class AuditNames
     public const string Requested = "requested";
     public const string Consumed = "consumed";
     public const string FailedCodeBlocked = "failed_code_blocked";
+    /// <summary>Written by the ledger in the redemption's own statement (see RedemptionLedger).</summary>
+    public const string Redeemed = "redeemed";
     public const string Reversed = "reversed";
     public const string PartiallyReturned = "partially_returned";
     public const string Invoiced = "invoiced";

@@ -41,14 +41,17 @@ public enum CapGroup
 }
 
 /// <summary>
-/// One cap of one member, optionally limited to a period: the unit a cap shard keeps an escrow for.
-/// Its <see cref="Key"/> is a stable string, <c>{kind}/{dealer or customer}/{branch}/{period}</c>, where
-/// the period is <c>{fromUnixSeconds}-{toUnixSeconds}</c> in UTC (empty for the campaign's lifetime),
-/// so the shard can read the slot's committed total from the ledger without knowing the campaign.
+/// One cap of one member in one campaign, optionally limited to a period: the unit a cap shard keeps an
+/// escrow for. Its <see cref="Key"/> is a stable string,
+/// <c>{kind}/{campaign}/{dealer or customer}/{branch}/{period}</c>, where the period is
+/// <c>{fromUnixSeconds}-{toUnixSeconds}</c> in UTC (empty for the campaign's lifetime), so the shard can
+/// read the slot's committed total from the ledger from the key alone. An order's stacking slots belong
+/// to no campaign (<see cref="OrdersScope"/>): codes of any campaign meet on one order.
 /// </summary>
-public readonly record struct CapSlot(CapKind Kind, string Member, string? Branch = null, DateTimeOffset? From = null, DateTimeOffset? To = null)
+public readonly record struct CapSlot(CapKind Kind, string CampaignId, string Member, string? Branch = null,
+    DateTimeOffset? From = null, DateTimeOffset? To = null)
 {
-    /// <summary>The campaign-like scope the caps of an order live in: an order's codes may come from any campaign.</summary>
+    /// <summary>The campaign-like scope the caps of an order live in.</summary>
     public const string OrdersScope = "~orders";
 
     public CapGroup Group => Kind is CapKind.CustomerCount or CapKind.WarrantyUse ? CapGroup.Customer : CapGroup.Dealer;
@@ -60,33 +63,33 @@ public readonly record struct CapSlot(CapKind Kind, string Member, string? Branc
     public bool CountsAmount => Kind is CapKind.DealerAmount or CapKind.BranchAmount;
 
     public string Key =>
-        $"{(int)Kind}{GrainKeys.Separator}{Member}{GrainKeys.Separator}{Branch}{GrainKeys.Separator}{Period}";
+        $"{(int)Kind}{GrainKeys.Separator}{CampaignId}{GrainKeys.Separator}{Member}{GrainKeys.Separator}{Branch}{GrainKeys.Separator}{Period}";
 
     private string Period => From is { } from && To is { } to ? $"{from.ToUnixTimeSeconds()}-{to.ToUnixTimeSeconds()}" : "";
 
-    /// <summary>The shard of <paramref name="campaignId"/> this slot lives in.</summary>
-    public string ShardKey(string campaignId) => GrainKeys.CapShard(IsOrderCap ? OrdersScope : campaignId, Group, Member);
-
-    /// <summary>The amount a redemption giving <paramref name="discount"/> takes from this slot.</summary>
-    public long AmountOf(long discount) => CountsAmount ? discount : 1;
+    /// <summary>
+    /// The shard this slot lives in: picked by the dealer (or customer) alone, so one call holds a dealer's
+    /// caps in a campaign together with the stacking slots of its order.
+    /// </summary>
+    public string ShardKey => GrainKeys.CapShard(Group, Member);
 
     public static CapSlot Parse(string key)
     {
         var parts = key.Split(GrainKeys.Separator);
-        if (parts.Length != 4 || !int.TryParse(parts[0], out var kind) || !Enum.IsDefined((CapKind)kind))
+        if (parts.Length != 5 || !int.TryParse(parts[0], out var kind) || !Enum.IsDefined((CapKind)kind))
         {
             throw new FormatException($"'{key}' is not a cap slot.");
         }
 
         DateTimeOffset? from = null, to = null;
-        if (parts[3].Length > 0)
+        if (parts[4].Length > 0)
         {
-            var dash = parts[3].IndexOf('-', 1);
-            from = DateTimeOffset.FromUnixTimeSeconds(long.Parse(parts[3][..dash], System.Globalization.CultureInfo.InvariantCulture));
-            to = DateTimeOffset.FromUnixTimeSeconds(long.Parse(parts[3][(dash + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+            var dash = parts[4].IndexOf('-', 1);
+            from = DateTimeOffset.FromUnixTimeSeconds(long.Parse(parts[4][..dash], System.Globalization.CultureInfo.InvariantCulture));
+            to = DateTimeOffset.FromUnixTimeSeconds(long.Parse(parts[4][(dash + 1)..], System.Globalization.CultureInfo.InvariantCulture));
         }
 
-        return new CapSlot((CapKind)kind, parts[1], parts[2].Length > 0 ? parts[2] : null, from, to);
+        return new CapSlot((CapKind)kind, parts[1], parts[2], parts[3].Length > 0 ? parts[3] : null, from, to);
     }
 }
 
@@ -102,7 +105,7 @@ public sealed record CapRestore([property: Id(0)] string Slot, [property: Id(1)]
 public sealed record CapUsage([property: Id(0)] long Used, [property: Id(1)] long Held);
 
 /// <summary>
-/// The per-member caps of one campaign whose members hash to one shard (key:
+/// The per-member caps, of every campaign, whose members hash to one shard (key:
 /// <see cref="GrainKeys.CapShard"/>). Every slot is its own escrow: a hold is granted only when
 /// <c>used + held + amount ≤ limit</c>, so a cap can never be exceeded; a hold is confirmed once the
 /// redemption is in the ledger, or released. A slot's committed total is read from the ledger the

@@ -7,7 +7,8 @@ using Orleans.Concurrency;
 namespace CouponGrains.Grains.Caps;
 
 /// <summary>
-/// One shard of a campaign's per-member caps (a dealer's and its branches', or customers'): an
+/// One shard of the per-member caps of every campaign (dealers' with their branches and orders, or
+/// customers'): an
 /// <see cref="Escrow"/> per <see cref="CapSlot"/>, loaded from the ledger (in batches, see <see cref="CapTotalsReader"/>) the first time
 /// the member is seen and dropped again when idle with nothing held.
 /// </summary>
@@ -26,8 +27,6 @@ public sealed class CapShardGrain(RedemptionLedger ledger, TimeProvider time) : 
     private readonly Dictionary<string, Member> _members = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Task<Member>> _loading = new(StringComparer.Ordinal);
     private IGrainTimer? _sweeper;
-
-    private string CampaignId => GrainKeys.Split(this.GetPrimaryKeyString())[0];
 
     private DateTime UtcNow => time.GetUtcNow().UtcDateTime;
 
@@ -158,7 +157,7 @@ public sealed class CapShardGrain(RedemptionLedger ledger, TimeProvider time) : 
                 CapKind.OrderExclusive => CapScope.OrderExclusive,
                 _ => CapScope.Customer,
             };
-            var totals = await ledger.TotalsAsync(scope, CampaignId, slot.Member, slot.Branch, slot.From, slot.To);
+            var totals = await ledger.TotalsAsync(scope, slot.CampaignId, slot.Member, slot.Branch, slot.From, slot.To);
             var entry = new Member(new Escrow()) { LastUsed = UtcNow };
             entry.Escrow.Load(slot.CountsAmount ? totals.Amount : totals.Count, totals.Count, totals.RecentlyReversed, UtcNow);
             _members[key] = entry;

@@ -34,40 +34,40 @@ public static class MemberCaps
     private static readonly Rejection s_exclusive = new(RejectionCode.NotCombinable, "An exclusive code applies alone: the order carries another code already.");
     private static readonly Rejection s_exclusivePresent = new(RejectionCode.NotCombinable, "The order carries an exclusive code, which cannot be combined.");
 
-    public static List<MemberCap> For(CampaignDefinition definition, DateTimeOffset at, CapSubject subject, long discount)
+    public static List<MemberCap> For(string campaignId, CampaignDefinition definition, DateTimeOffset at, CapSubject subject, long discount)
     {
         var caps = definition.Caps;
         var list = new List<MemberCap>(4);
         var dealerId = subject.DealerId;
         if (caps.PerDealerAmount is { } dealerCap)
         {
-            list.Add(new MemberCap(new CapSlot(CapKind.DealerAmount, dealerId), discount, dealerCap, s_dealer));
+            list.Add(new MemberCap(new CapSlot(CapKind.DealerAmount, campaignId, dealerId), discount, dealerCap, s_dealer));
         }
 
         if (caps.PerBranchRedemptions is { } branchCap && subject.BranchId is { } branch)
         {
-            list.Add(new MemberCap(new CapSlot(CapKind.BranchCount, dealerId, branch), 1, branchCap, s_branch));
+            list.Add(new MemberCap(new CapSlot(CapKind.BranchCount, campaignId, dealerId, branch), 1, branchCap, s_branch));
         }
 
         if (caps.PerCustomerRedemptions is { } customerCap && subject.CustomerId is { } customer)
         {
-            list.Add(new MemberCap(new CapSlot(CapKind.CustomerCount, customer), 1, customerCap, s_customer));
+            list.Add(new MemberCap(new CapSlot(CapKind.CustomerCount, campaignId, customer), 1, customerCap, s_customer));
         }
 
         if (subject.WarrantyKey is { } warranty)
         {
-            list.Add(new MemberCap(new CapSlot(CapKind.WarrantyUse, warranty), 1, 1, s_serial));
+            list.Add(new MemberCap(new CapSlot(CapKind.WarrantyUse, campaignId, warranty), 1, 1, s_serial));
         }
 
         if (definition.PeriodCaps.Length > 0)
         {
-            AddPeriods(list, definition, at, subject, discount);
+            AddPeriods(list, campaignId, definition, at, subject, discount);
         }
 
         if (subject.OrderId is { } orderId)
         {
-            var codes = new CapSlot(CapKind.OrderCodes, dealerId, orderId);
-            var exclusive = new CapSlot(CapKind.OrderExclusive, dealerId, orderId);
+            var codes = new CapSlot(CapKind.OrderCodes, CapSlot.OrdersScope, dealerId, orderId);
+            var exclusive = new CapSlot(CapKind.OrderExclusive, CapSlot.OrdersScope, dealerId, orderId);
             if (definition.Stacking == StackingModes.Exclusive)
             {
                 list.Add(new MemberCap(codes, 1, 1, s_exclusive));
@@ -85,7 +85,7 @@ public static class MemberCaps
         return list;
     }
 
-    private static void AddPeriods(List<MemberCap> list, CampaignDefinition definition, DateTimeOffset at, CapSubject subject, long discount)
+    private static void AddPeriods(List<MemberCap> list, string campaignId, CampaignDefinition definition, DateTimeOffset at, CapSubject subject, long discount)
     {
         var zone = TimeZoneInfo.FindSystemTimeZoneById(definition.TimeZone);
         var order = new OrderContext { Code = "", DealerId = subject.DealerId, BranchId = subject.BranchId };
@@ -103,7 +103,7 @@ public static class MemberCaps
                 continue;
             }
 
-            var slot = new CapSlot(kind.Value, subject.DealerId, period.Scope == PeriodCapTerms.BranchScope ? subject.BranchId : null,
+            var slot = new CapSlot(kind.Value, campaignId, subject.DealerId, period.Scope == PeriodCapTerms.BranchScope ? subject.BranchId : null,
                 period.Period.StartUtc, period.Period.EndUtc);
             list.Add(new MemberCap(slot, amount ? discount : 1, period.Limit, new Rejection(RejectionCode.PeriodCapReached,
                 $"The {period.Scope}'s {period.Measure} cap {period.CapName} for {period.Period.Key} is reached.")));

@@ -194,20 +194,20 @@ public sealed class RedeemGrain(RedemptionLedger ledger, IGrainFactory grains, T
             return await RejectAsync(scope, key, requestHash, missing, holds);
         }
 
-        // A dealer's caps (its own and its branch's) share one shard and a customer's another: one call
-        // per group, both in parallel, each holding all of its slots or none.
+        // A dealer's caps (its own, its branch's, its order's) share one shard and a customer's another:
+        // one call per shard, in parallel, each holding all of its slots or none.
         var definition = campaignHold.Definition!;
-        var memberCaps = MemberCaps.For(definition, time.GetUtcNow(),
+        var memberCaps = MemberCaps.For(campaignId, definition, time.GetUtcNow(),
             new CapSubject(order.DealerId, order.BranchId, order.Customer.Id, order.OrderId, campaignHold.WarrantyKey), campaignHold.Discount);
         var held = new List<(string ShardKey, string Slot)>(memberCaps.Count);
         Rejection? refusal = null;
         if (memberCaps.Count > 0)
         {
             var groups = new List<(ICapShardGrain Shard, string ShardKey, List<MemberCap> Caps, Task<int> Hold)>(2);
-            foreach (var group in memberCaps.GroupBy(c => c.Slot.Group))
+            foreach (var group in memberCaps.GroupBy(c => c.Slot.ShardKey))
             {
                 var groupCaps = group.ToList();
-                var shardKey = groupCaps[0].Slot.ShardKey(campaignId);
+                var shardKey = group.Key;
                 var shard = grains.GetGrain<ICapShardGrain>(shardKey);
                 var holdsOfGroup = groupCaps.Select(c => new CapHold(c.Slot.Key, c.Amount, c.Limit)).ToArray();
                 groups.Add((shard, shardKey, groupCaps, shard.TryHoldAsync(redemptionId, holdsOfGroup)));
@@ -269,7 +269,7 @@ public sealed class RedeemGrain(RedemptionLedger ledger, IGrainFactory grains, T
         AppendStatus appended;
         try
         {
-            appended = await ledger.AppendAsync(new LedgerEntry(record, scope, key, requestHash, actor.KeyId, new HeldCaps(couponHeld, held)));
+            appended = await ledger.AppendAsync(new LedgerEntry(record, scope, key, requestHash, actor, new HeldCaps(couponHeld, held)));
         }
         catch (Exception ex)
         {

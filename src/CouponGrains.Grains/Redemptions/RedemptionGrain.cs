@@ -130,10 +130,10 @@ public sealed class RedemptionGrain(RedemptionLedger ledger, IGrainFactory grain
         if (definition is not null)
         {
             var subject = new CapSubject(reversed.DealerId, reversed.BranchId, reversed.CustomerId, reversed.OrderId, reversed.WarrantyKey);
-            var caps = MemberCaps.For(definition, reversed.RedeemedAt, subject, reversed.Discount)
+            var caps = MemberCaps.For(reversed.CampaignId, definition, reversed.RedeemedAt, subject, reversed.Discount)
                 .Where(c => completes || c.Slot.CountsAmount)
                 .ToList();
-            foreach (var group in caps.GroupBy(c => c.Slot.ShardKey(reversed.CampaignId)))
+            foreach (var group in caps.GroupBy(c => c.Slot.ShardKey))
             {
                 var shard = grains.GetGrain<ICapShardGrain>(group.Key);
                 var slots = group.Select(c => new CapRestore(c.Slot.Key, c.Slot.CountsAmount ? amount : c.Amount)).ToArray();

@@ -132,11 +132,11 @@ public sealed class ValidatorGrain(IGrainFactory grains, TimeProvider time, Coup
         reasons.AddRange(evaluation.Reasons);
         var subject = new CapSubject(order.DealerId, order.BranchId, order.Customer.Id, order.OrderId, evaluation.WarrantyKey);
         var memberCaps = evaluation.Definition is { } definition
-            ? MemberCaps.For(definition, time.GetUtcNow(), subject, evaluation.Discount)
+            ? MemberCaps.For(campaignId, definition, time.GetUtcNow(), subject, evaluation.Discount)
             : [];
         foreach (var cap in memberCaps)
         {
-            var usage = await grains.GetGrain<ICapShardGrain>(cap.Slot.ShardKey(campaignId)).GetUsageAsync(cap.Slot.Key);
+            var usage = await grains.GetGrain<ICapShardGrain>(cap.Slot.ShardKey).GetUsageAsync(cap.Slot.Key);
             if (usage.Used + usage.Held + cap.Amount > cap.Limit)
             {
                 reasons.Add(cap.Refusal);

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Threading.Channels;
 using CouponGrains.Contracts;
+using CouponGrains.Contracts.Access;
 using CouponGrains.Contracts.Campaigns;
 using CouponGrains.Contracts.Caps;
 using CouponGrains.Contracts.Coupons;
@@ -13,7 +14,7 @@ namespace CouponGrains.Grains.Storage;
 
 /// <summary>A redemption to append, with the idempotency key it answers.</summary>
 public sealed record LedgerEntry(RedemptionRecord Record, string IdempotencyScope, string IdempotencyKey,
-    string RequestHash, string ActorKeyId, HeldCaps Held);
+    string RequestHash, Actor Actor, HeldCaps Held);
 
 /// <summary>The holds a redemption took besides its campaign's: whether its coupon held a use, and which member caps.</summary>
 public sealed record HeldCaps(bool Coupon, IReadOnlyList<(string ShardKey, string Member)> Members);
@@ -35,7 +36,8 @@ public sealed record LedgerTotals(long Amount, long Count, IReadOnlyCollection<s
 
 /// <summary>
 /// The redemption ledger in PostgreSQL. Every change also writes its event to the outbox in the same
-/// statement (see 0004_outbox.sql), so downstream consumers get exactly the changes that committed.
+/// statement (see 0004_outbox.sql), so downstream consumers get exactly the changes that committed, and
+/// every redemption its row in the audit trail (who redeemed what, sealed into the hash chain later).
 /// Appends are group-committed: concurrent redemptions queue
 /// here and a few writer loops insert them many rows per statement, so the commit cost is shared.
 /// A task completes only after its row's transaction committed, which is what makes a 2xx durable.
@@ -200,6 +202,7 @@ public sealed class RedemptionLedger : IAsyncDisposable
         var currencies = new string[n];
         var times = new DateTime[n];
         var actors = new string[n];
+        var roles = new string[n];
         var lines = new string[n];
         var eligible = new long[n];
         var warranties = new string?[n];
@@ -221,7 +224,8 @@ public sealed class RedemptionLedger : IAsyncDisposable
             discounts[i] = r.Discount;
             currencies[i] = r.Currency;
             times[i] = r.RedeemedAt.UtcDateTime;
-            actors[i] = e.ActorKeyId;
+            actors[i] = e.Actor.KeyId;
+            roles[i] = e.Actor.Role;
             lines[i] = JsonSerializer.Serialize(r.Lines, s_json);
             eligible[i] = r.EligibleValue;
             warranties[i] = r.WarrantyKey;
@@ -243,10 +247,16 @@ public sealed class RedemptionLedger : IAsyncDisposable
                      AS u(id, scope, key, hash, code, campaign, dealer, branch, customer, order_id, discount,
                           currency, at, actor, lines, eligible, warranty, exclusive)
                 ON CONFLICT DO NOTHING
-                RETURNING id, discount, redeemed_at),
+                RETURNING id, code, campaign_id, dealer_id, order_id, discount, currency, redeemed_at, actor_key_id),
             ev AS (
                 INSERT INTO outbox (event_id, type, redemption_id, amount, at)
-                SELECT id || ':committed', 'redemption_committed', id, discount, redeemed_at FROM ins)
+                SELECT id || ':committed', 'redemption_committed', id, discount, redeemed_at FROM ins),
+            au AS (
+                INSERT INTO audit_log (at, actor_key_id, actor_role, action, entity_type, entity_id, after)
+                SELECT ins.redeemed_at, ins.actor_key_id, a.role, 'redeemed', 'redemption', ins.id,
+                       jsonb_build_object('code', ins.code, 'campaignId', ins.campaign_id, 'dealerId', ins.dealer_id,
+                                          'orderId', ins.order_id, 'discount', ins.discount, 'currency', ins.currency)
+                FROM ins JOIN unnest(@ids, @roles) AS a(id, role) ON a.id = ins.id)
             SELECT id FROM ins
             """, connection);
         Add(command, "ids", ids);
@@ -263,6 +273,7 @@ public sealed class RedemptionLedger : IAsyncDisposable
         command.Parameters.Add(new NpgsqlParameter<DateTime[]>("times", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { TypedValue = times });
         Add(command, "currencies", currencies);
         Add(command, "actors", actors);
+        Add(command, "roles", roles);
         Add(command, "lines", lines);
         command.Parameters.Add(new NpgsqlParameter<long[]>("eligible", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = eligible });
         Add(command, "warranties", warranties);

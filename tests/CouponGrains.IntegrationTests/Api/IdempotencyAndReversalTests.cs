@@ -25,6 +25,9 @@ public sealed class IdempotencyAndReversalTests(ApiFixture api)
         Assert.Single(ids);
         Assert.Equal(1, responses.Count(r => !r.Headers.Contains("Idempotent-Replayed")));
         Assert.Equal(1L, await TestPostgres.ScalarAsync<long>(api.ConnectionString,
+            "SELECT count(*) FROM audit_log WHERE entity_type = 'redemption' AND entity_id = @id AND action = 'redeemed' AND actor_role = 'admin'",
+            ("id", ids[0])));
+        Assert.Equal(1L, await TestPostgres.ScalarAsync<long>(api.ConnectionString,
             "SELECT count(*) FROM redemptions WHERE campaign_id = @c AND status = 'committed'", ("c", campaign)));
 
         var replay = await api.Admin.SendAsync(ApiFixture.Redeem(order, key));
