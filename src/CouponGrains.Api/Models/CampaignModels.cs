@@ -64,6 +64,7 @@ public sealed class CampaignRequest
     public PeriodCapRequest[]? PeriodCaps { get; set; }
     public BundleRequest? Bundle { get; set; }
     public WarrantyRequest? Warranty { get; set; }
+    public long? ApprovalAbove { get; set; }
 }
 
 public sealed class CouponIssueRequestBody

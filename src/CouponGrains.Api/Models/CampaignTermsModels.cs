@@ -71,8 +71,14 @@ public static class CampaignTerms
             errors.Add(new("marginMode", "must be reject, cap or approval."));
         }
 
+        if (r.ApprovalAbove is < 0 or > CampaignMapping.MaxMoney)
+        {
+            errors.Add(new("approvalAbove", $"must be minor units from 0 to {CampaignMapping.MaxMoney} when set."));
+        }
+
         return definition with
         {
+            ApprovalAbove = r.ApprovalAbove,
             Stacking = stacking,
             Priority = r.Priority ?? 0,
             MaxCodesPerOrder = r.MaxCodesPerOrder,

@@ -12,7 +12,7 @@ public sealed record CampaignResponse(
     DiscountDefinition Discount, EligibilityRules Eligibility, CapsDefinition Caps, decimal? MarginFloorPercent,
     BudgetResponse Budget, long RedemptionCount, DateTimeOffset CreatedAt, string? DecisionNote,
     string MarginMode, string Stacking, int Priority, int? MaxCodesPerOrder, PeriodCapDefinition[] PeriodCaps,
-    BundleDefinition? Bundle, WarrantyDefinition? Warranty);
+    BundleDefinition? Bundle, WarrantyDefinition? Warranty, long? ApprovalAbove);
 
 public sealed record CampaignApprovalResponse(
     string Status, string? CreatedBy, string? SubmittedBy, int ApprovalsRequired, CampaignApprovalEntry[] Approvals, CatalogueItem[] Catalogue);
@@ -51,7 +51,7 @@ public static class ResponseMapping
         new BudgetResponse(v.Budget.Total, v.Budget.Spent, v.Budget.Reserved, v.Budget.Remaining),
         v.RedemptionCount, v.CreatedAt, v.DecisionNote,
         v.Definition.MarginMode, v.Definition.Stacking, v.Definition.Priority, v.Definition.MaxCodesPerOrder, v.Definition.PeriodCaps,
-        v.Definition.Bundle, v.Definition.Warranty);
+        v.Definition.Bundle, v.Definition.Warranty, v.Definition.ApprovalAbove);
 
     public static CampaignApprovalResponse ToResponse(this CampaignApprovalView v) =>
         new(v.Status.ToWire(), v.CreatedBy, v.SubmittedBy, v.ApprovalsRequired, v.Approvals, v.Catalogue);

@@ -104,6 +104,9 @@ public sealed record CampaignDefinition
 
     /// <summary>Who may use a <c>warranty</c> campaign and the per-line cap of its cover.</summary>
     [Id(17)] public WarrantyDefinition? Warranty { get; init; }
+
+    /// <summary>A discount above this many minor units needs an exception approval (<c>high_value</c>); null: never.</summary>
+    [Id(18)] public long? ApprovalAbove { get; init; }
 }
 
 /// <summary>How a campaign's codes combine with other codes on one order.</summary>

@@ -474,6 +474,11 @@ public sealed class CampaignGrain(
 
         var evaluation = CampaignRules.Evaluate(_rules!, definition, order, dealer, Time.GetUtcNow());
         reasons.AddRange(evaluation.Reasons);
+        if (reasons.Count == 0 && definition.ApprovalAbove is { } threshold && evaluation.Discount > threshold)
+        {
+            reasons.Add(new Rejection(RejectionCode.ApprovalRequired,
+                $"A discount of {evaluation.Discount} is above the campaign's high-value threshold of {threshold}: it needs an approval."));
+        }
         return new()
         {
             Discount = evaluation.Discount,

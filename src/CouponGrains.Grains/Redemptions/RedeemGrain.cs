@@ -316,7 +316,9 @@ public sealed class RedeemGrain(RedemptionLedger ledger, IGrainFactory grains, T
             Currency = hold.Currency,
             CampaignId = campaignId,
             Code = order.Code,
-            Reason = hold.Definition?.Kind == CampaignKinds.Goodwill ? ApprovalReasons.Goodwill : ApprovalReasons.Margin,
+            Reason = hold.Definition?.Kind == CampaignKinds.Goodwill ? ApprovalReasons.Goodwill
+                : hold.Definition?.ApprovalAbove is { } threshold && hold.Discount > threshold ? ApprovalReasons.HighValue
+                : ApprovalReasons.Margin,
         }, actor);
         return existing with { ApprovalId = approval.Id };
     }

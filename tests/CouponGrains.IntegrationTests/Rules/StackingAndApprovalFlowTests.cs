@@ -9,7 +9,8 @@ namespace CouponGrains.IntegrationTests.Rules;
 [Collection(ApiCollection.Name)]
 public sealed class StackingAndApprovalFlowTests(ApiFixture api)
 {
-    private Task<string> ActiveAsync(string kind, object discount, string stacking = "combinable", int priority = 0) =>
+    private Task<string> ActiveAsync(string kind, object discount, string stacking = "combinable", int priority = 0,
+        long? approvalAbove = null) =>
         api.CreateCampaignAsync(new
         {
             name = $"{kind} flow",
@@ -22,6 +23,7 @@ public sealed class StackingAndApprovalFlowTests(ApiFixture api)
             discount,
             stacking,
             priority,
+            approvalAbove,
         });
 
     [Fact]
@@ -166,5 +168,33 @@ public sealed class StackingAndApprovalFlowTests(ApiFixture api)
         Assert.Equal(3m, rebate["percent"]!.GetValue<decimal>());
         Assert.Equal(9_600, rebate["accrued"]!.GetValue<long>());
         Assert.Null(rebate["nextThreshold"]);
+    }
+
+    [Fact]
+    public async Task ADiscountAboveTheHighValueThresholdWaitsForItsApproval()
+    {
+        await api.PutDealerAsync("D-HIGH");
+        var campaign = await ActiveAsync("dealer_promo", new { type = "percent", percent = 10 }, approvalAbove: 5_000);
+        var code = await api.NamedCodeAsync(campaign);
+        object Order(long price) => new
+        {
+            code, dealerId = "D-HIGH", orderId = "SO-HV-" + price,
+            lines = new[] { new { sku = "GEARBOX", quantity = 1, unitPrice = price } },
+        };
+
+        Assert.Equal(HttpStatusCode.Created, (await api.Admin.SendAsync(ApiFixture.Redeem(Order(40_000)))).StatusCode);
+        var asked = await api.Admin.SendAsync(ApiFixture.Redeem(Order(90_000)));
+        Assert.Equal("approval_required", await ApiFixture.CodeOf(asked));
+        var approvalId = (await asked.Content.ReadFromJsonAsync<JsonObject>())!["approvalId"]!.GetValue<string>();
+        var approval = await api.Finance.GetFromJsonAsync<JsonObject>($"/api/v1/approvals/{approvalId}");
+        Assert.Equal("high_value", approval!["reason"]!.GetValue<string>());
+        Assert.Equal(9_000, approval["amount"]!.GetValue<long>());
+
+        (await api.Finance.PostAsJsonAsync($"/api/v1/approvals/{approvalId}/decision",
+            new { decision = "approve", reasonCode = "key_account" })).EnsureSuccessStatusCode();
+        var redeemed = await api.Admin.SendAsync(ApiFixture.Redeem(WithApproval(Order(90_000), approvalId)));
+
+        Assert.Equal(HttpStatusCode.Created, redeemed.StatusCode);
+        Assert.Equal(13_000, (await api.CampaignAsync(campaign))["budget"]!["spent"]!.GetValue<long>());
     }
 }
