@@ -42,7 +42,7 @@ public sealed class CampaignGrain(
         if (state.State.Definition is { } definition)
         {
             _rules = CompiledRules.Compile(definition);
-            await LoadFromLedgerAsync(() => Ledger.TotalsAsync(CapScope.Campaign, Id), countsAmount: true);
+            await LoadFromLedgerAsync(() => Ledger.TotalsAsync(CapScope.Campaign, Id), countsAmount: true, CapScope.Campaign, Id);
         }
     }
 

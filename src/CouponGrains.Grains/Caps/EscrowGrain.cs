@@ -25,11 +25,49 @@ public abstract class EscrowGrain(RedemptionLedger ledger, TimeProvider time) : 
 
     protected DateTime UtcNow => Time.GetUtcNow().UtcDateTime;
 
-    /// <summary>Loads the committed totals of this cap from the ledger.</summary>
-    protected async Task LoadFromLedgerAsync(Func<Task<LedgerTotals>> load, bool countsAmount)
+    /// <summary>
+    /// When a new activation reconciles its totals with the ledger: soon (most in-flight commits have
+    /// landed) and once more after any hold of a previous activation must have been decided.
+    /// </summary>
+    private static readonly TimeSpan[] s_reconcileAfter = [TimeSpan.FromSeconds(3), HoldTimeout + TimeSpan.FromSeconds(10)];
+
+    /// <summary>
+    /// Loads the committed totals of this cap from the ledger, then reconciles them twice (see
+    /// <see cref="ReconcileAsync"/>): a previous activation (on a silo that stopped or died) may have had
+    /// holds whose redemptions commit after this load; their confirms reach an activation that never held
+    /// them and are ignored, so only a fresh reading of the ledger counts them.
+    /// </summary>
+    protected async Task LoadFromLedgerAsync(Func<Task<LedgerTotals>> load, bool countsAmount, CapScope scope, string key)
     {
         var totals = await load();
         Escrow.Load(countsAmount ? totals.Amount : totals.Count, totals.Count, totals.RecentlyReversed, UtcNow);
+        if (_reconcile is not null)
+        {
+            return; // a re-read of an activation that has reconciled (or will) already
+        }
+
+        _reconcile = (scope, key, countsAmount);
+        foreach (var after in s_reconcileAfter)
+        {
+            this.RegisterGrainTimer(ReconcileAsync, new GrainTimerCreationOptions(after, Timeout.InfiniteTimeSpan) { KeepAlive = true });
+        }
+    }
+
+    private (CapScope Scope, string Key, bool CountsAmount)? _reconcile;
+
+    /// <summary>
+    /// Re-reads the totals together with which pending holds have committed, in one statement. The grain is
+    /// not reentrant, so nothing changes here while the statement runs.
+    /// </summary>
+    private async Task ReconcileAsync(CancellationToken ct)
+    {
+        if (_reconcile is not { } target)
+        {
+            return;
+        }
+
+        var (totals, committed) = await Ledger.ReconcileAsync(target.Scope, target.Key, Escrow.PendingIds.ToArray());
+        Escrow.Reconcile(target.CountsAmount ? totals.Amount : totals.Count, totals.Count, totals.RecentlyReversed, committed, UtcNow);
     }
 
     protected bool TryHold(string redemptionId, long amount, long? limit)

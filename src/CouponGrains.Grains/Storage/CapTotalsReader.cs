@@ -87,28 +87,12 @@ public sealed class CapTotalsReader : IAsyncDisposable
     private async Task<LedgerTotals[]> ReadAsync(CapScope scope, List<Request> requests)
     {
         // LATERAL keeps every key an index lookup whatever plan the prepared statement settles on.
-        var join = scope switch
-        {
-            CapScope.Campaign => "r.campaign_id = k.a",
-            CapScope.Dealer => "r.campaign_id = k.a AND r.dealer_id = k.b",
-            CapScope.Branch => "r.campaign_id = k.a AND r.dealer_id = k.b AND r.branch_id = k.c",
-            CapScope.Customer => "r.campaign_id = k.a AND r.customer_id = k.b",
-            CapScope.Coupon => "r.code = k.a",
-            CapScope.Warranty => "r.campaign_id = k.a AND r.warranty_key = k.b",
-            CapScope.Order => "r.dealer_id = k.b AND r.order_id = k.c",
-            CapScope.OrderExclusive => "r.dealer_id = k.b AND r.order_id = k.c AND r.exclusive",
-            _ => throw new ArgumentOutOfRangeException(nameof(scope)),
-        };
+        var join = Join(scope);
         await using var command = _db.CreateCommand(
             $"""
             SELECT k.i, t.amount, t.committed, t.reversed
             FROM unnest(@a, @b, @c, @f, @t) WITH ORDINALITY AS k(a, b, c, f, t, i)
-            CROSS JOIN LATERAL (
-                SELECT COALESCE(sum(r.discount - r.reversed_discount), 0)::bigint AS amount,
-                       count(*) FILTER (WHERE r.status = 'committed') AS committed,
-                       COALESCE(array_agg(r.id || '#' || r.reversal_seq) FILTER (WHERE r.reversal_seq > 0 AND r.reversed_at > now() - @memory), '{"{}"}') AS reversed
-                FROM redemptions r
-                WHERE {join} AND r.status <> 'aborted' AND r.redeemed_at >= k.f AND r.redeemed_at < k.t) AS t
+            CROSS JOIN LATERAL ({Totals(join)}) AS t
             """);
         command.Parameters.Add(new NpgsqlParameter<string[]>("a", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = requests.Select(r => r.A).ToArray() });
         command.Parameters.Add(new NpgsqlParameter<string[]>("b", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = requests.Select(r => r.B).ToArray() });
@@ -125,6 +109,55 @@ public sealed class CapTotalsReader : IAsyncDisposable
         }
 
         return totals;
+    }
+
+    /// <summary>
+    /// The totals of one lifetime cap and which of <paramref name="pendingIds"/> have committed, in one
+    /// statement and so one snapshot (see <see cref="Escrow.Reconcile"/>).
+    /// </summary>
+    public async Task<(LedgerTotals Totals, string[] Committed)> ReconcileAsync(CapScope scope, string a, string[] pendingIds)
+    {
+        await using var command = _db.CreateCommand(
+            $"""
+            SELECT t.amount, t.committed, t.reversed,
+                   ARRAY(SELECT id FROM redemptions WHERE id = ANY(@pending) AND status <> 'aborted')
+            FROM (SELECT @a AS a, '' AS b, '' AS c, @f AS f, @t AS t) AS k
+            CROSS JOIN LATERAL ({Totals(Join(scope))}) AS t
+            """);
+        command.Parameters.AddWithValue("a", a);
+        command.Parameters.Add(new NpgsqlParameter<DateTime>("f", NpgsqlDbType.TimestampTz) { TypedValue = s_beginning });
+        command.Parameters.Add(new NpgsqlParameter<DateTime>("t", NpgsqlDbType.TimestampTz) { TypedValue = s_end });
+        command.Parameters.Add(new NpgsqlParameter<string[]>("pending", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = pendingIds });
+        command.Parameters.AddWithValue("memory", Escrow.RestoreMemory);
+        await using var reader = await command.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        return (new LedgerTotals(reader.GetInt64(0), reader.GetInt64(1), RestoreIds(reader.GetFieldValue<string[]>(2))),
+            reader.GetFieldValue<string[]>(3));
+    }
+
+    private static string Totals(string join) =>
+        $$"""
+        SELECT COALESCE(sum(r.discount - r.reversed_discount), 0)::bigint AS amount,
+               count(*) FILTER (WHERE r.status = 'committed') AS committed,
+               COALESCE(array_agg(r.id || '#' || r.reversal_seq) FILTER (WHERE r.reversal_seq > 0 AND r.reversed_at > now() - @memory), '{}') AS reversed
+        FROM redemptions r
+        WHERE {{join}} AND r.status <> 'aborted' AND r.redeemed_at >= k.f AND r.redeemed_at < k.t
+        """;
+
+    private static string Join(CapScope scope)
+    {
+        return scope switch
+        {
+            CapScope.Campaign => "r.campaign_id = k.a",
+            CapScope.Dealer => "r.campaign_id = k.a AND r.dealer_id = k.b",
+            CapScope.Branch => "r.campaign_id = k.a AND r.dealer_id = k.b AND r.branch_id = k.c",
+            CapScope.Customer => "r.campaign_id = k.a AND r.customer_id = k.b",
+            CapScope.Coupon => "r.code = k.a",
+            CapScope.Warranty => "r.campaign_id = k.a AND r.warranty_key = k.b",
+            CapScope.Order => "r.dealer_id = k.b AND r.order_id = k.c",
+            CapScope.OrderExclusive => "r.dealer_id = k.b AND r.order_id = k.c AND r.exclusive",
+            _ => throw new ArgumentOutOfRangeException(nameof(scope)),
+        };
     }
 
     /// <summary>

@@ -449,6 +449,10 @@ public sealed class RedemptionLedger : IAsyncDisposable
         DateTimeOffset? from = null, DateTimeOffset? to = null) =>
         _totals.TotalsAsync(scope, campaignOrCode, dimension, branch, from, to);
 
+    /// <summary>A lifetime cap's totals and which of its pending holds have committed, in one snapshot.</summary>
+    public Task<(LedgerTotals Totals, string[] Committed)> ReconcileAsync(CapScope scope, string campaignOrCode, string[] pendingIds) =>
+        _totals.ReconcileAsync(scope, campaignOrCode, pendingIds);
+
     private static async Task<StoredRedemption?> ReadOneAsync(NpgsqlCommand command)
     {
         await using var reader = await command.ExecuteReaderAsync();
