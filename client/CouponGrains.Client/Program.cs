@@ -1,4 +1,8 @@
+using System.Data.Common;
 using CouponGrains.Api;
+using CouponGrains.Api.Observability;
+using CouponGrains.Client;
+using Npgsql;
 using Orleans.Configuration;
 
 // The API tier on its own: an Orleans client that joins the cluster through ADO.NET clustering on
@@ -7,6 +11,7 @@ var builder = WebApplication.CreateBuilder(args);
 var connectionString = builder.Configuration.GetConnectionString("Postgres") is { Length: > 0 } cs
     ? cs
     : throw new InvalidOperationException("ConnectionStrings:Postgres is not set (env ConnectionStrings__Postgres).");
+var connection = new ClusterConnection();
 builder.UseOrleansClient(client =>
 {
     client.Configure<ClusterOptions>(o =>
@@ -19,12 +24,18 @@ builder.UseOrleansClient(client =>
         o.Invariant = "Npgsql";
         o.ConnectionString = connectionString;
     });
+    // Orleans:Gateway:GatewayListRefreshPeriod: how soon a new or returning silo's gateway is used.
+    client.Services.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(10));
+    client.Services.Configure<GatewayOptions>(builder.Configuration.GetSection(ClusterConnection.GatewaySection));
+    client.UseConnectionRetryFilter(connection);
+    client.AddClusterConnectionStatusObserver(connection);
 });
+builder.Services.AddSingleton(connection);
+builder.Services.AddSingleton<DbDataSource>(_ => NpgsqlDataSource.Create(connectionString));
 builder.Services.AddCouponGrainsApi(builder.Configuration);
+builder.Services.AddHealthChecks().AddCheck("orleans-client", connection, tags: [ObservabilityExtensions.ReadyTag]);
 
 var app = builder.Build();
 app.UseCouponGrainsApi();
 app.MapCouponGrainsApi();
-app.MapGet("/health/live", () => TypedResults.Ok(new { status = "live" })).ExcludeFromDescription();
-app.MapGet("/health/ready", (IClusterClient client) => TypedResults.Ok(new { status = "ready" })).ExcludeFromDescription();
 await app.RunAsync();

@@ -3,8 +3,14 @@ using CouponGrains.Grains.Storage;
 using CouponGrains.Silo;
 
 var demo = args.Contains("--demo");
-var builder = WebApplication.CreateBuilder(args.Where(a => a is not ("--demo" or "--verify-audit")).ToArray());
+var builder = WebApplication.CreateBuilder(args.Where(a => a is not ("--demo" or "--verify-audit" or "--migrate-only")).ToArray());
 await MigrationRunner.ApplyAsync(builder.Configuration.PostgresConnectionString());
+if (args.Contains("--migrate-only"))
+{
+    // A deployment's migration step (compose service, Kubernetes Job): apply and exit, start nothing.
+    return;
+}
+
 if (args.Contains("--verify-audit"))
 {
     // Verify the audit trail's hash chain and exit: 0 intact, 1 broken.

@@ -2,8 +2,8 @@ using CouponGrains.Api;
 using CouponGrains.Api.Auth;
 using CouponGrains.Contracts;
 using CouponGrains.Grains;
+using CouponGrains.Grains.Events;
 using CouponGrains.Grains.Storage;
-using Npgsql;
 using Orleans.Configuration;
 using Orleans.Dashboard;
 using Orleans.Storage;
@@ -18,6 +18,16 @@ public sealed class SiloOptions
     public int SiloPort { get; set; } = 11111;
     public int GatewayPort { get; set; } = 30000;
     public bool Dashboard { get; set; } = true;
+
+    /// <summary>
+    /// The address other silos and clients reach this silo at: an IP, or a host name resolved once at
+    /// start (a compose service name). Unset: loopback, the single-machine default. In Kubernetes, the
+    /// pod IP from the downward API; never a Service address.
+    /// </summary>
+    public string? AdvertisedIPAddress { get; set; }
+
+    /// <summary>Listen on every interface (containers) rather than only on the advertised address.</summary>
+    public bool ListenOnAnyHostAddress { get; set; }
 }
 
 public static class SiloHostingExtensions
@@ -38,6 +48,7 @@ public static class SiloHostingExtensions
         var silo = builder.Configuration.GetSection("Orleans").Get<SiloOptions>() ?? new SiloOptions();
         builder.Services.AddSingleton(silo);
         builder.Services.AddCouponGrainsStorage(connectionString);
+        builder.Services.AddCouponGrainsSiloObservability();
 
         // Grain state is stored with Orleans' version-tolerant binary serializer ([GenerateSerializer]
         // types with [Id] members), chosen before the first write and never to be changed in place.
@@ -51,7 +62,9 @@ public static class SiloHostingExtensions
                 o.ClusterId = silo.ClusterId;
                 o.ServiceId = silo.ServiceId;
             });
-            orleans.ConfigureEndpoints(System.Net.IPAddress.Loopback, silo.SiloPort, silo.GatewayPort, listenOnAnyHostAddress: false);
+            orleans.ConfigureEndpoints(SiloCluster.AdvertisedAddress(silo.AdvertisedIPAddress), silo.SiloPort, silo.GatewayPort,
+                listenOnAnyHostAddress: silo.ListenOnAnyHostAddress);
+            orleans.Services.Configure<ClusterMembershipOptions>(builder.Configuration.GetSection(SiloCluster.MembershipSection));
             orleans.UseAdoNetClustering(o =>
             {
                 o.Invariant = Invariant;
@@ -62,6 +75,7 @@ public static class SiloHostingExtensions
                 o.Invariant = Invariant;
                 o.ConnectionString = connectionString;
             });
+            orleans.AddCouponGrainsPipelineStreams();
             if (silo.Dashboard)
             {
                 orleans.AddDashboard(o => o.HideTrace = true);
@@ -95,20 +109,6 @@ public static class SiloHostingExtensions
             app.MapOrleansDashboard("/dashboard").RequireAuthorization(Policies.Ops);
         }
 
-        app.MapGet("/health/live", () => TypedResults.Ok(new { status = "live" })).ExcludeFromDescription();
-        app.MapGet("/health/ready", async (Database db, CancellationToken ct) =>
-        {
-            try
-            {
-                await using var command = db.DataSource.CreateCommand("SELECT 1");
-                await command.ExecuteScalarAsync(ct);
-                return Results.Ok(new { status = "ready" });
-            }
-            catch (NpgsqlException)
-            {
-                return Results.Problem(statusCode: 503, title: "PostgreSQL unreachable");
-            }
-        }).ExcludeFromDescription();
         return app;
     }
 }

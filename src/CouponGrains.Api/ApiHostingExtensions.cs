@@ -4,6 +4,7 @@ using CouponGrains.Api.Abuse;
 using CouponGrains.Api.Auth;
 using CouponGrains.Api.Endpoints;
 using CouponGrains.Api.Http;
+using CouponGrains.Api.Observability;
 using CouponGrains.Contracts.Access;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -102,6 +103,7 @@ public static class ApiHostingExtensions
             });
         });
         services.AddOpenApi();
+        services.AddCouponGrainsObservability(configuration);
         return services;
     }
 
@@ -127,7 +129,8 @@ public static class ApiHostingExtensions
 
     public static RouteGroupBuilder MapCouponGrainsApi(this IEndpointRouteBuilder routes)
     {
-        var api = routes.MapGroup("/api/v1").RequireRateLimiting(RateLimitPolicy);
+        var api = routes.MapGroup("/api/v1").RequireRateLimiting(RateLimitPolicy)
+            .AddEndpointFilter<RedemptionMetricsFilter>();
         api.MapApiKeyEndpoints();
         api.MapDealerEndpoints();
         api.MapCampaignEndpoints();
@@ -135,6 +138,12 @@ public static class ApiHostingExtensions
         api.MapRedemptionEndpoints();
         api.MapApprovalEndpoints();
         api.MapAuditEndpoints();
+        api.MapFraudEndpoints();
+        api.MapBlacklistEndpoints();
+        api.MapSettlementEndpoints();
+        api.MapClaimsEndpoints();
+        api.MapAnalyticsEndpoints();
+        routes.MapCouponGrainsHealthAndMetrics();
         routes.MapOpenApi();
         routes.MapScalarApiReference("/docs");
         return api;

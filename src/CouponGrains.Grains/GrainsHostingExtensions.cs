@@ -1,5 +1,6 @@
 using CouponGrains.Grains.Approvals;
 using CouponGrains.Grains.Audit;
+using CouponGrains.Grains.Events;
 using CouponGrains.Grains.Storage;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -20,6 +21,7 @@ public static class GrainsHostingExtensions
         services.AddSingleton<ApprovalStore>();
         services.AddOptions<ApprovalOptions>().BindConfiguration(ApprovalOptions.Section);
         services.AddSingleton(TimeProvider.System);
+        services.AddCouponGrainsPipeline();
         return services;
     }
 }

@@ -44,8 +44,8 @@ public static class AuditEndpoints
             }
         }
 
-        var since = Time(from, "from", errors);
-        var until = Time(to, "to", errors);
+        var since = PipelineQuery.Time(from, "from", errors);
+        var until = PipelineQuery.Time(to, "to", errors);
         var size = 100;
         if (limit is not null && (!int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out size) || size is < 1 or > 500))
         {
@@ -89,22 +89,6 @@ public static class AuditEndpoints
 
     public static async Task<Ok<AuditVerification>> VerifyAsync(IGrainFactory grains) =>
         TypedResults.Ok(await grains.GetGrain<IAuditGrain>(0).VerifyAsync());
-
-    private static DateTimeOffset? Time(string? value, string field, List<FieldError> errors)
-    {
-        if (value is null)
-        {
-            return null;
-        }
-
-        if (DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at))
-        {
-            return at;
-        }
-
-        errors.Add(new(field, "must be an ISO 8601 date-time, e.g. 2026-11-01T00:00:00Z."));
-        return null;
-    }
 
     private static JsonNode? Json(string? text) => text is null ? null : JsonNode.Parse(text);
 }

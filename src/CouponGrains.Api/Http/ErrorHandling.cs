@@ -25,6 +25,14 @@ public sealed class ApiExceptionHandler(ILogger<ApiExceptionHandler> logger) : I
                     json is null ? "The request body is not valid JSON for this endpoint." : $"{field}: malformed value or wrong type.",
                     new Dictionary<string, object?> { ["field"] = field.Length == 0 ? "body" : field });
                 return true;
+            case Orleans.Runtime.SiloUnavailableException or Orleans.Runtime.OrleansMessageRejectionException
+                or Orleans.Runtime.Messaging.ConnectionFailedException or Orleans.Runtime.GatewayTooBusyException or TimeoutException:
+                // A silo left or died mid-call, or no gateway is reachable yet: transient by nature. The
+                // client retries with the same Idempotency-Key (README "Cluster"), so nothing is applied twice.
+                logger.LogWarning("Cluster unavailable on {Method} {Path}: {Error}", context.Request.Method, context.Request.Path, exception.Message);
+                context.Response.Headers.RetryAfter = "1";
+                await Problems.Write(context, 503, "cluster_unavailable", "The cluster could not complete the request; retry with the same Idempotency-Key.");
+                return true;
             default:
                 logger.LogError(exception, "Unhandled error on {Method} {Path}", context.Request.Method, context.Request.Path);
                 await Problems.Write(context, 500, "internal_error", "Something went wrong on our side; it was logged.",

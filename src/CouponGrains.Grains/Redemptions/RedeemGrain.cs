@@ -9,6 +9,7 @@ using CouponGrains.Contracts.Orders;
 using CouponGrains.Contracts.Redemptions;
 using CouponGrains.Domain.Rules;
 using CouponGrains.Grains.Caps;
+using CouponGrains.Grains.Fraud;
 using CouponGrains.Grains.Storage;
 using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
@@ -30,7 +31,7 @@ namespace CouponGrains.Grains.Redemptions;
 /// flight instead of starting its own. The ledger's unique key is the final arbiter either way.
 /// </remarks>
 [GrainType("redeem"), Reentrant]
-public sealed class RedeemGrain(RedemptionLedger ledger, IGrainFactory grains, TimeProvider time, ILogger<RedeemGrain> logger)
+public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, IGrainFactory grains, TimeProvider time, ILogger<RedeemGrain> logger)
     : Grain, IRedeemGrain
 {
     /// <summary>How long a finished outcome is remembered for duplicates that arrive together.</summary>
@@ -151,6 +152,10 @@ public sealed class RedeemGrain(RedemptionLedger ledger, IGrainFactory grains, T
     {
         var redemptionId = "R-" + Guid.CreateVersion7().ToString("N");
         var holds = new List<Func<Task>>(5);
+        if (await blacklist.CheckAsync(order.DealerId, order.Customer.Id, order.Code) is { } blocked)
+        {
+            return await RejectAsync(scope, key, requestHash, blocked, holds);
+        }
 
         var dealerTask = DealerAsync(order.DealerId);
         var coupon = grains.GetGrain<ICouponGrain>(GrainKeys.Coupon(order.Code));

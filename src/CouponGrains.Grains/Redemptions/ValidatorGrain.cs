@@ -8,6 +8,7 @@ using CouponGrains.Contracts.Redemptions;
 using CouponGrains.Domain.Discounts;
 using CouponGrains.Domain.Rules;
 using CouponGrains.Grains.Caps;
+using CouponGrains.Grains.Fraud;
 using CouponGrains.Grains.Storage;
 using Orleans.Concurrency;
 
@@ -19,7 +20,7 @@ namespace CouponGrains.Grains.Redemptions;
 /// other than for the brief in-memory reads of the cap grains.
 /// </summary>
 [GrainType("validator"), StatelessWorker]
-public sealed class ValidatorGrain(IGrainFactory grains, TimeProvider time, CouponStore coupons, RedemptionLedger ledger)
+public sealed class ValidatorGrain(IGrainFactory grains, TimeProvider time, CouponStore coupons, RedemptionLedger ledger, Blacklist blacklist)
     : Grain, IValidatorGrain
 {
     /// <summary>The most campaigns a qualification looks at.</summary>
@@ -112,6 +113,11 @@ public sealed class ValidatorGrain(IGrainFactory grains, TimeProvider time, Coup
         }
 
         var reasons = new List<Rejection>();
+        if (await blacklist.CheckAsync(order.DealerId, order.Customer.Id, order.Code) is { } blocked)
+        {
+            reasons.Add(blocked);
+        }
+
         if (CouponRules.DealerRefusal(coupon.DealerId, order.DealerId) is { } otherDealer)
         {
             reasons.Add(otherDealer);

@@ -29,11 +29,19 @@ public sealed class SiloProcess : IAsyncDisposable
 
     public Ports Endpoints { get; }
 
-    public static async Task<SiloProcess> StartAsync(string connectionString, string clusterId, string adminKey, Ports? ports = null)
+    public static Task<SiloProcess> StartAsync(string connectionString, string clusterId, string adminKey, Ports? ports = null) =>
+        StartAsync("CouponGrains.Silo.dll", connectionString, clusterId, adminKey, ports);
+
+    /// <summary>An API host (client/): an Orleans client reaching the cluster through its gateways.</summary>
+    public static Task<SiloProcess> StartApiHostAsync(string connectionString, string clusterId, int? httpPort = null) =>
+        StartAsync("CouponGrains.Client.dll", connectionString, clusterId, adminKey: null,
+            new Ports(httpPort ?? TestPostgres.FreePort(), 0, 0));
+
+    private static async Task<SiloProcess> StartAsync(string program, string connectionString, string clusterId, string? adminKey, Ports? ports)
     {
         ports ??= Ports.Free();
         var port = ports.Http;
-        var silo = Path.Combine(AppContext.BaseDirectory, "CouponGrains.Silo.dll");
+        var silo = Path.Combine(AppContext.BaseDirectory, program);
         var info = new ProcessStartInfo("dotnet", [silo, "--urls", $"http://127.0.0.1:{port}"])
         {
             RedirectStandardOutput = true,
@@ -42,13 +50,19 @@ public sealed class SiloProcess : IAsyncDisposable
             WorkingDirectory = AppContext.BaseDirectory,
         };
         info.Environment["ConnectionStrings__Postgres"] = connectionString;
-        info.Environment["Api__BootstrapAdminKey"] = adminKey;
         info.Environment["Orleans__ClusterId"] = clusterId;
-        info.Environment["Orleans__SiloPort"] = ports.Silo.ToString();
-        info.Environment["Orleans__GatewayPort"] = ports.Gateway.ToString();
+        if (adminKey is not null)
+        {
+            info.Environment["Api__BootstrapAdminKey"] = adminKey;
+            info.Environment["Orleans__SiloPort"] = ports.Silo.ToString();
+            info.Environment["Orleans__GatewayPort"] = ports.Gateway.ToString();
+            // The test silos run the dashboard off: three of them on two cores need the CPU for requests.
+            info.Environment["Orleans__Dashboard"] = "false";
+        }
+
         info.Environment["Logging__LogLevel__Default"] = "Warning";
         info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
-        var log = new StreamWriter(Path.Combine(Path.GetTempPath(), $"silo-{clusterId}-{port}.log")) { AutoFlush = true };
+        var log = new StreamWriter(Path.Combine(Path.GetTempPath(), $"{Path.GetFileNameWithoutExtension(program)}-{clusterId}-{port}.log")) { AutoFlush = true };
         var process = Process.Start(info) ?? throw new InvalidOperationException("could not start the silo");
         process.OutputDataReceived += (_, e) => { lock (log) { log.WriteLine(e.Data); } };
         process.ErrorDataReceived += (_, e) => { lock (log) { log.WriteLine(e.Data); } };
@@ -88,6 +102,25 @@ public sealed class SiloProcess : IAsyncDisposable
         }
 
         throw new TimeoutException("The silo did not become ready within 90 s.");
+    }
+
+    public int ProcessId => _process.Id;
+
+    /// <summary>SIGTERM, as an orchestrator stops a pod: the host shuts down gracefully (a silo leaves the cluster).</summary>
+    public async Task StopAsync(TimeSpan timeout)
+    {
+        if (_process.HasExited)
+        {
+            return;
+        }
+
+        using (var kill = System.Diagnostics.Process.Start("kill", ["-TERM", _process.Id.ToString()]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        using var cts = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cts.Token);
     }
 
     /// <summary>SIGKILL: no shutdown hooks, no flushing, in-memory state gone.</summary>

@@ -197,4 +197,23 @@ public sealed class StackingAndApprovalFlowTests(ApiFixture api)
         Assert.Equal(HttpStatusCode.Created, redeemed.StatusCode);
         Assert.Equal(13_000, (await api.CampaignAsync(campaign))["budget"]!["spent"]!.GetValue<long>());
     }
+
+    [Fact]
+    public async Task ABlacklistedDealerIsRefusedAtRedemptionAndInValidations()
+    {
+        await api.PutDealerAsync("D-BLACK");
+        var code = await api.NamedCodeAsync(await ActiveAsync("dealer_promo", new { type = "fixed", amount = 100 }));
+        Assert.Equal(HttpStatusCode.Created, (await api.Admin.SendAsync(ApiFixture.Redeem(ApiFixture.Order(code, "D-BLACK")))).StatusCode);
+
+        var ops = api.Client(await api.CreateKeyAsync("ops"));
+        (await ops.PostAsJsonAsync("/api/v1/blacklist", new { kind = "dealer", value = "D-BLACK", reason = "invoice fraud under review" }))
+            .EnsureSuccessStatusCode();
+
+        var refused = await api.Admin.SendAsync(ApiFixture.Redeem(ApiFixture.Order(code, "D-BLACK")));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, refused.StatusCode);
+        Assert.Equal("blacklisted", await ApiFixture.CodeOf(refused));
+        var validation = await api.Admin.PostAsJsonAsync("/api/v1/validations", ApiFixture.Order(code, "D-BLACK"));
+        var reasons = (await validation.Content.ReadFromJsonAsync<JsonObject>())!["reasons"]!.AsArray();
+        Assert.Contains(reasons, r => r!["code"]!.GetValue<string>() == "blacklisted");
+    }
 }

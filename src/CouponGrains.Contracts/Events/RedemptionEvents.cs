@@ -1,0 +1,72 @@
+namespace CouponGrains.Contracts.Events;
+
+/// <summary>Names of the pipeline's stream provider, namespace and consumers, never repeated as literals.</summary>
+public static class PipelineNames
+{
+    /// <summary>The stream provider the relay publishes on (memory streams: the outbox is the durable part).</summary>
+    public const string StreamProvider = "pipeline";
+
+    /// <summary>The grain storage the memory stream provider's pub-sub needs.</summary>
+    public const string PubSubStore = "PubSubStore";
+
+    /// <summary>The stream namespace; the stream key is the partition number (by dealer).</summary>
+    public const string Namespace = "redemption-events";
+
+    public const string Fraud = "fraud";
+    public const string Settlement = "settlement";
+    public const string Analytics = "analytics";
+
+    /// <summary>Every consumer that must have applied an event before the relay deletes it.</summary>
+    public static readonly string[] Consumers = [Fraud, Settlement, Analytics];
+
+    /// <summary>Partition of a dealer's events: all events of one redemption (and dealer) share a stream, in seq order.</summary>
+    public static int Partition(string dealerId, int partitions)
+    {
+        var hash = 2166136261u;
+        foreach (var c in dealerId)
+        {
+            hash = (hash ^ c) * 16777619u;
+        }
+
+        return (int)(hash % (uint)partitions);
+    }
+}
+
+public enum RedemptionEventType
+{
+    Committed,
+    Reversed,
+    Invoiced,
+}
+
+/// <summary>One outbox row, enriched with the redemption it is about, as published on the pipeline stream.</summary>
+[GenerateSerializer, Alias("redemption-event"), Immutable]
+public sealed record RedemptionEvent
+{
+    /// <summary>Unique per change: <c>{id}:committed</c>, <c>{id}:reversed:{n}</c>, <c>{id}:invoiced</c>. Consumers deduplicate by it.</summary>
+    [Id(0)] public required string EventId { get; init; }
+    [Id(1)] public long Seq { get; init; }
+    [Id(2)] public RedemptionEventType Type { get; init; }
+    [Id(3)] public required string RedemptionId { get; init; }
+
+    /// <summary>Committed: the discount; reversed: the discount given back by this reversal; invoiced: the discount.</summary>
+    [Id(4)] public long Amount { get; init; }
+    [Id(5)] public DateTimeOffset At { get; init; }
+    [Id(6)] public required string CampaignId { get; init; }
+    [Id(7)] public required string DealerId { get; init; }
+    [Id(8)] public string? BranchId { get; init; }
+    [Id(9)] public string? CustomerId { get; init; }
+    [Id(10)] public string? OrderId { get; init; }
+    [Id(11)] public required string Code { get; init; }
+    [Id(12)] public required string Currency { get; init; }
+    [Id(13)] public DateTimeOffset RedeemedAt { get; init; }
+    [Id(14)] public long Discount { get; init; }
+    [Id(15)] public long EligibleValue { get; init; }
+    [Id(16)] public string? InvoiceNumber { get; init; }
+    [Id(17)] public DateOnly? InvoiceDate { get; init; }
+    [Id(18)] public string? DeliveryProofRef { get; init; }
+}
+
+/// <summary>Events of one partition in seq order: a consumer applies a batch in one PostgreSQL transaction.</summary>
+[GenerateSerializer, Alias("redemption-event-batch"), Immutable]
+public sealed record RedemptionEventBatch([property: Id(0)] RedemptionEvent[] Events);

@@ -1,0 +1,50 @@
+namespace CouponGrains.Grains.Events;
+
+/// <summary>Settings under <c>Pipeline</c>: the outbox relay, the fraud rules and the settlement schedule.</summary>
+public sealed class PipelineOptions
+{
+    public const string Section = "Pipeline";
+
+    /// <summary>Run the relay on this silo (one is active per cluster, by advisory lock).</summary>
+    public bool RelayEnabled { get; set; } = true;
+
+    /// <summary>Streams (by dealer) the events are spread over; each consumer has one activation per stream.</summary>
+    public int Partitions { get; set; } = 4;
+
+    /// <summary>Outbox rows read per relay cycle.</summary>
+    public int BatchSize { get; set; } = 2000;
+
+    /// <summary>Pause between relay cycles when the outbox had nothing more to read.</summary>
+    public int PollMilliseconds { get; set; } = 50;
+
+    /// <summary>A published row not applied everywhere after this long is published again (one a consumer evidently dropped goes again after a second).</summary>
+    public int ReplayAfterSeconds { get; set; } = 30;
+
+    /// <summary>How long processed event ids are kept after their outbox row is gone (late duplicates are recognised within it).</summary>
+    public int ProcessedRetentionHours { get; set; } = 24;
+
+    /// <summary>How often each silo reloads the blacklist from PostgreSQL (local changes apply at once).</summary>
+    public int BlacklistRefreshSeconds { get; set; } = 5;
+
+    /// <summary>Velocity: a minute with at least this many redemptions of one dealer, branch or code ...</summary>
+    public int VelocityMinPerMinute { get; set; } = 20;
+
+    /// <summary>... and at least this many times the entity's average per minute over the trailing window is flagged.</summary>
+    public int VelocityFactor { get; set; } = 5;
+
+    public int VelocityWindowMinutes { get; set; } = 60;
+
+    /// <summary>An entity needs activity at least this long before the minute judged, else it has no baseline yet.</summary>
+    public int VelocityMinHistoryMinutes { get; set; } = 10;
+
+    /// <summary>A generated (not named, public) code used by this many dealers is flagged as shared.</summary>
+    public int CodeSharingDealers { get; set; } = 2;
+
+    /// <summary>One customer redeeming at this many dealers within <see cref="CustomerWindowDays"/> is flagged.</summary>
+    public int CustomerDealers { get; set; } = 3;
+
+    public int CustomerWindowDays { get; set; } = 30;
+
+    /// <summary>Every this many minutes, credit notes are generated for everything invoiced up to yesterday (0: off).</summary>
+    public int SettlementIntervalMinutes { get; set; } = 60;
+}

@@ -1,0 +1,347 @@
+using CouponGrains.Contracts.Audit;
+using CouponGrains.Contracts.Events;
+using CouponGrains.Contracts.Fraud;
+using CouponGrains.Grains.Audit;
+using CouponGrains.Grains.Events;
+using CouponGrains.Grains.Storage;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace CouponGrains.Grains.Fraud;
+
+/// <summary>
+/// Fraud scoring over the event stream, in PostgreSQL: each batch records what it saw (observations,
+/// per-minute rates, code and customer spread) and re-evaluates the rules only for the orders, invoices,
+/// entities, codes and customers the batch touched. A flag is unique per rule and subject, so a
+/// re-evaluation refreshes its evidence and never raises a second flag.
+/// </summary>
+public sealed class FraudStore(Database database, AuditLog audit, IOptions<PipelineOptions> options)
+{
+    private readonly NpgsqlDataSource _db = database.DataSource;
+    private readonly PipelineOptions _options = options.Value;
+
+    public Task<int> ApplyAsync(IReadOnlyList<RedemptionEvent> events) =>
+        ConsumerTransaction.RunAsync(_db, PipelineNames.Fraud, events, ApplyFreshAsync);
+
+    private async Task ApplyFreshAsync(NpgsqlConnection connection, NpgsqlTransaction tx, RedemptionEvent[] events)
+    {
+        var committed = events.Where(e => e.Type == RedemptionEventType.Committed).OrderBy(e => e.RedemptionId, StringComparer.Ordinal).ToArray();
+        var invoiced = events.Where(e => e.Type == RedemptionEventType.Invoiced && e.InvoiceNumber is not null).ToArray();
+        await using var batch = new NpgsqlBatch(connection, tx);
+        if (committed.Length > 0)
+        {
+            batch.BatchCommands.Add(Command(
+                """
+                INSERT INTO fraud_observations (redemption_id, campaign_id, dealer_id, branch_id, customer_id, order_id, invoice_number, code, redeemed_at)
+                SELECT * FROM unnest(@ids, @campaigns, @dealers, @branches, @customers, @orders, @invoices, @codes, @times)
+                ON CONFLICT (redemption_id) DO NOTHING
+                """,
+                Texts("ids", committed.Select(e => e.RedemptionId)),
+                Texts("campaigns", committed.Select(e => e.CampaignId)),
+                Texts("dealers", committed.Select(e => e.DealerId)),
+                Texts("branches", committed.Select(e => e.BranchId)),
+                Texts("customers", committed.Select(e => e.CustomerId)),
+                Texts("orders", committed.Select(e => e.OrderId)),
+                Texts("invoices", committed.Select(e => e.InvoiceNumber)),
+                Texts("codes", committed.Select(e => e.Code)),
+                Times("times", committed.Select(e => e.RedeemedAt))));
+
+            var rates = committed.SelectMany(e => RateKeys(e))
+                .GroupBy(k => k).Select(g => (g.Key.Kind, g.Key.Entity, g.Key.Minute, N: g.Count()))
+                .OrderBy(k => k.Kind, StringComparer.Ordinal).ThenBy(k => k.Entity, StringComparer.Ordinal).ThenBy(k => k.Minute).ToArray();
+            batch.BatchCommands.Add(Command(
+                """
+                INSERT INTO fraud_rates (kind, entity, minute, n) SELECT * FROM unnest(@kinds, @entities, @minutes, @ns)
+                ON CONFLICT (kind, entity, minute) DO UPDATE SET n = fraud_rates.n + EXCLUDED.n
+                """,
+                Texts("kinds", rates.Select(r => r.Kind)), Texts("entities", rates.Select(r => r.Entity)),
+                Times("minutes", rates.Select(r => r.Minute)), Ints("ns", rates.Select(r => r.N))));
+
+            var codes = committed.GroupBy(e => (e.Code, e.DealerId)).OrderBy(g => g.Key.Code, StringComparer.Ordinal)
+                .ThenBy(g => g.Key.DealerId, StringComparer.Ordinal).ToArray();
+            batch.BatchCommands.Add(Command(
+                """
+                INSERT INTO fraud_code_dealers (code, dealer_id, n, last_at) SELECT * FROM unnest(@codes, @dealers, @ns, @times)
+                ON CONFLICT (code, dealer_id) DO UPDATE SET n = fraud_code_dealers.n + EXCLUDED.n,
+                    last_at = greatest(fraud_code_dealers.last_at, EXCLUDED.last_at)
+                """,
+                Texts("codes", codes.Select(g => g.Key.Code)), Texts("dealers", codes.Select(g => g.Key.DealerId)),
+                Longs("ns", codes.Select(g => (long)g.Count())), Times("times", codes.Select(g => g.Max(e => e.RedeemedAt)))));
+
+            var customers = committed.Where(e => e.CustomerId is not null).GroupBy(e => (e.CustomerId!, e.DealerId))
+                .OrderBy(g => g.Key.Item1, StringComparer.Ordinal).ThenBy(g => g.Key.DealerId, StringComparer.Ordinal).ToArray();
+            batch.BatchCommands.Add(Command(
+                """
+                INSERT INTO fraud_customer_dealers (customer_id, dealer_id, n, last_at) SELECT * FROM unnest(@customers, @dealers, @ns, @times)
+                ON CONFLICT (customer_id, dealer_id) DO UPDATE SET n = fraud_customer_dealers.n + EXCLUDED.n,
+                    last_at = greatest(fraud_customer_dealers.last_at, EXCLUDED.last_at)
+                """,
+                Texts("customers", customers.Select(g => g.Key.Item1)), Texts("dealers", customers.Select(g => g.Key.DealerId)),
+                Longs("ns", customers.Select(g => (long)g.Count())), Times("times", customers.Select(g => g.Max(e => e.RedeemedAt)))));
+        }
+
+        if (invoiced.Length > 0)
+        {
+            // An invoice event can arrive before its commit event (a replay): the observation then takes
+            // the invoice number from the committed event, which the relay reads with the current row.
+            batch.BatchCommands.Add(Command(
+                """
+                UPDATE fraud_observations o SET invoice_number = u.invoice
+                FROM unnest(@ids, @invoices) AS u(id, invoice) WHERE o.redemption_id = u.id
+                """,
+                Texts("ids", invoiced.Select(e => e.RedemptionId)), Texts("invoices", invoiced.Select(e => e.InvoiceNumber))));
+        }
+
+        if (batch.BatchCommands.Count == 0)
+        {
+            return;
+        }
+
+        var touched = committed.Concat(invoiced).ToArray();
+        AddRules(batch, committed, touched);
+        await batch.ExecuteNonQueryAsync();
+    }
+
+    private void AddRules(NpgsqlBatch batch, RedemptionEvent[] committed, RedemptionEvent[] touched)
+    {
+        var orders = touched.Where(e => e.OrderId is not null).Select(e => (e.CampaignId, e.DealerId, e.OrderId!)).Distinct().ToArray();
+        AddDuplicateRule(batch, FraudFlagTypes.DuplicateOrder, "order_id", "'Order %s of dealer %s redeemed %s times in campaign %s'",
+            "'orderId', o.order_id, 'codes', jsonb_agg(DISTINCT o.code)", orders);
+        var invoices = touched.Where(e => e.InvoiceNumber is not null).Select(e => (e.CampaignId, e.DealerId, e.InvoiceNumber!)).Distinct().ToArray();
+        AddDuplicateRule(batch, FraudFlagTypes.DuplicateInvoice, "invoice_number", "'Invoice %s of dealer %s carries %s redemptions of campaign %s'",
+            "'invoiceNumber', o.invoice_number, 'orders', jsonb_agg(DISTINCT o.order_id)", invoices);
+
+        if (committed.Length == 0)
+        {
+            return;
+        }
+
+        var rates = committed.SelectMany(e => RateKeys(e)).Distinct().ToArray();
+        batch.BatchCommands.Add(Command(
+            """
+            INSERT INTO fraud_flags (type, subject, dealer_id, campaign_id, score, reason, evidence)
+            SELECT 'velocity', v.kind || ':' || v.entity || '@' || to_char(v.minute AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"'),
+                   CASE v.kind WHEN 'code' THEN NULL ELSE split_part(v.entity, '/', 1) END, NULL,
+                   least(100, 50 + 10 * floor(v.n / greatest(v.average * @factor, 1)))::int,
+                   format('%s %s: %s redemptions in one minute against a trailing average of %s per minute',
+                          v.kind, v.entity, v.n, round(v.average, 2)),
+                   jsonb_build_object('kind', v.kind, 'entity', v.entity, 'minute', v.minute, 'count', v.n,
+                                      'trailingAveragePerMinute', round(v.average, 3), 'windowMinutes', @window, 'factor', @factor)
+            FROM (
+                SELECT t.kind, t.entity, t.minute, r.n,
+                       (SELECT coalesce(sum(h.n), 0) FROM fraud_rates h
+                        WHERE h.kind = t.kind AND h.entity = t.entity
+                          AND h.minute >= t.minute - make_interval(mins => @window) AND h.minute < t.minute)::numeric / @window AS average,
+                       EXISTS (SELECT 1 FROM fraud_rates h
+                               WHERE h.kind = t.kind AND h.entity = t.entity
+                                 AND h.minute >= t.minute - make_interval(mins => @window)
+                                 AND h.minute <= t.minute - make_interval(mins => @history)) AS has_history
+                FROM unnest(@kinds, @entities, @minutes) AS t(kind, entity, minute)
+                JOIN fraud_rates r ON r.kind = t.kind AND r.entity = t.entity AND r.minute = t.minute) v
+            WHERE v.has_history AND v.n >= @min AND v.n >= @factor * v.average
+            ORDER BY 2
+            ON CONFLICT (type, subject) DO UPDATE SET score = EXCLUDED.score, reason = EXCLUDED.reason,
+                evidence = EXCLUDED.evidence, updated_at = now()
+            """,
+            Texts("kinds", rates.Select(r => r.Kind)), Texts("entities", rates.Select(r => r.Entity)),
+            Times("minutes", rates.Select(r => r.Minute)),
+            new NpgsqlParameter<int>("window", Math.Max(1, _options.VelocityWindowMinutes)),
+            new NpgsqlParameter<int>("history", Math.Max(1, _options.VelocityMinHistoryMinutes)),
+            new NpgsqlParameter<int>("min", _options.VelocityMinPerMinute),
+            new NpgsqlParameter<int>("factor", Math.Max(1, _options.VelocityFactor))));
+
+        batch.BatchCommands.Add(Command(
+            """
+            INSERT INTO fraud_flags (type, subject, dealer_id, campaign_id, score, reason, evidence)
+            SELECT 'code_sharing', d.code, NULL, NULL, least(100, 40 + 20 * count(*))::int,
+                   format('Code %s was used by %s dealers', d.code, count(*)),
+                   jsonb_build_object('code', d.code, 'dealers', jsonb_agg(d.dealer_id ORDER BY d.dealer_id), 'redemptions', sum(d.n))
+            FROM unnest(@codes) AS t(code)
+            JOIN fraud_code_dealers d ON d.code = t.code
+            WHERE NOT EXISTS (SELECT 1 FROM coupons c WHERE c.code = t.code AND c.named)
+            GROUP BY d.code HAVING count(*) >= @n
+            ORDER BY 2
+            ON CONFLICT (type, subject) DO UPDATE SET score = EXCLUDED.score, reason = EXCLUDED.reason,
+                evidence = EXCLUDED.evidence, updated_at = now()
+            """,
+            Texts("codes", committed.Select(e => e.Code).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)),
+            new NpgsqlParameter<int>("n", Math.Max(2, _options.CodeSharingDealers))));
+
+        var customers = committed.Where(e => e.CustomerId is not null).Select(e => e.CustomerId!).Distinct(StringComparer.Ordinal)
+            .Order(StringComparer.Ordinal).ToArray();
+        if (customers.Length > 0)
+        {
+            batch.BatchCommands.Add(Command(
+                """
+                INSERT INTO fraud_flags (type, subject, dealer_id, campaign_id, score, reason, evidence)
+                SELECT 'customer_across_dealers', d.customer_id, NULL, NULL, least(100, 30 + 15 * count(*))::int,
+                       format('Customer %s redeemed at %s dealers within %s days', d.customer_id, count(*), @days),
+                       jsonb_build_object('customerId', d.customer_id, 'dealers', jsonb_agg(d.dealer_id ORDER BY d.dealer_id),
+                                          'redemptions', sum(d.n), 'windowDays', @days)
+                FROM unnest(@customers) AS t(customer_id)
+                JOIN fraud_customer_dealers d ON d.customer_id = t.customer_id
+                WHERE d.last_at >= (SELECT max(x.last_at) FROM fraud_customer_dealers x WHERE x.customer_id = t.customer_id)
+                                   - make_interval(days => @days)
+                GROUP BY d.customer_id HAVING count(*) >= @n
+                ORDER BY 2
+                ON CONFLICT (type, subject) DO UPDATE SET score = EXCLUDED.score, reason = EXCLUDED.reason,
+                    evidence = EXCLUDED.evidence, updated_at = now()
+                """,
+                Texts("customers", customers),
+                new NpgsqlParameter<int>("days", Math.Max(1, _options.CustomerWindowDays)),
+                new NpgsqlParameter<int>("n", Math.Max(2, _options.CustomerDealers))));
+        }
+    }
+
+    /// <summary>One order or invoice number (<paramref name="column"/>) on more than one redemption of a campaign and dealer.</summary>
+    private static void AddDuplicateRule(NpgsqlBatch batch, string type, string column, string reason, string evidence,
+        (string Campaign, string Dealer, string Value)[] keys)
+    {
+        if (keys.Length == 0)
+        {
+            return;
+        }
+
+        batch.BatchCommands.Add(Command(
+            $"""
+            INSERT INTO fraud_flags (type, subject, dealer_id, campaign_id, score, reason, evidence)
+            SELECT '{type}', o.campaign_id || '/' || o.dealer_id || '/' || o.{column}, o.dealer_id, o.campaign_id,
+                   least(100, 60 + 20 * (count(*) - 1))::int,
+                   format({reason}, o.{column}, o.dealer_id, count(*), o.campaign_id),
+                   jsonb_build_object({evidence}, 'redemptionIds', jsonb_agg(o.redemption_id ORDER BY o.redemption_id))
+            FROM unnest(@campaigns, @dealers, @values) AS t(campaign_id, dealer_id, value)
+            JOIN fraud_observations o ON o.campaign_id = t.campaign_id AND o.dealer_id = t.dealer_id AND o.{column} = t.value
+            GROUP BY o.campaign_id, o.dealer_id, o.{column} HAVING count(*) > 1
+            ORDER BY 2
+            ON CONFLICT (type, subject) DO UPDATE SET score = EXCLUDED.score, reason = EXCLUDED.reason,
+                evidence = EXCLUDED.evidence, updated_at = now()
+            """,
+            Texts("campaigns", keys.Select(k => k.Campaign)), Texts("dealers", keys.Select(k => k.Dealer)),
+            Texts("values", keys.Select(k => k.Value))));
+    }
+
+    private static IEnumerable<(string Kind, string Entity, DateTimeOffset Minute)> RateKeys(RedemptionEvent e)
+    {
+        var minute = new DateTimeOffset(e.RedeemedAt.UtcDateTime.Ticks - e.RedeemedAt.UtcDateTime.Ticks % TimeSpan.TicksPerMinute, TimeSpan.Zero);
+        yield return ("dealer", e.DealerId, minute);
+        if (e.BranchId is not null)
+        {
+            yield return ("branch", e.DealerId + "/" + e.BranchId, minute);
+        }
+
+        yield return ("code", e.Code, minute);
+    }
+
+    // ---- flags -----------------------------------------------------------------------------------
+
+    private const string FlagColumns =
+        "id, type, subject, dealer_id, campaign_id, score, reason, evidence::text, status, created_at, updated_at, decided_by, decided_at, decision_note";
+
+    public async Task<FraudFlag[]> QueryFlagsAsync(FraudFlagQuery q)
+    {
+        await using var command = _db.CreateCommand(
+            $"""
+            SELECT {FlagColumns} FROM fraud_flags
+            WHERE (@type::text IS NULL OR type = @type) AND (@dealer::text IS NULL OR dealer_id = @dealer OR evidence->'dealers' ? @dealer)
+              AND (@campaign::text IS NULL OR campaign_id = @campaign) AND (@status::text IS NULL OR status = @status)
+              AND (@from::timestamptz IS NULL OR created_at >= @from) AND (@to::timestamptz IS NULL OR created_at < @to)
+              AND (@before::bigint IS NULL OR id < @before)
+            ORDER BY id DESC LIMIT @limit
+            """);
+        command.Parameters.Add(Text("type", q.Type));
+        command.Parameters.Add(Text("dealer", q.DealerId));
+        command.Parameters.Add(Text("campaign", q.CampaignId));
+        command.Parameters.Add(Text("status", q.Status));
+        command.Parameters.Add(new NpgsqlParameter<DateTime?>("from", NpgsqlDbType.TimestampTz) { TypedValue = q.From?.UtcDateTime });
+        command.Parameters.Add(new NpgsqlParameter<DateTime?>("to", NpgsqlDbType.TimestampTz) { TypedValue = q.To?.UtcDateTime });
+        command.Parameters.Add(new NpgsqlParameter<long?>("before", NpgsqlDbType.Bigint) { TypedValue = q.BeforeId });
+        command.Parameters.AddWithValue("limit", Math.Clamp(q.Limit, 1, 1000));
+        var flags = new List<FraudFlag>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            flags.Add(ReadFlag(reader));
+        }
+
+        return flags.ToArray();
+    }
+
+    public async Task<FlagDecisionResult> DecideAsync(long id, bool confirm, string? note, Contracts.Access.Actor actor)
+    {
+        await using var connection = await _db.OpenConnectionAsync();
+        await using var tx = await connection.BeginTransactionAsync();
+        await using var command = new NpgsqlCommand(
+            $"""
+            UPDATE fraud_flags SET status = @status, decided_by = @by, decided_at = now(), decision_note = @note
+            WHERE id = @id AND status = 'open' RETURNING {FlagColumns}
+            """, connection, tx);
+        command.Parameters.AddWithValue("status", confirm ? FraudFlagStatuses.Confirmed : FraudFlagStatuses.Dismissed);
+        command.Parameters.AddWithValue("by", actor.KeyId);
+        command.Parameters.Add(Text("note", note));
+        command.Parameters.AddWithValue("id", id);
+        FraudFlag? flag = null;
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            if (await reader.ReadAsync())
+            {
+                flag = ReadFlag(reader);
+            }
+        }
+
+        if (flag is null)
+        {
+            await using var exists = new NpgsqlCommand("SELECT 1 FROM fraud_flags WHERE id = @id", connection, tx);
+            exists.Parameters.AddWithValue("id", id);
+            return new FlagDecisionResult(await exists.ExecuteScalarAsync() is null ? FlagDecisionStatus.NotFound : FlagDecisionStatus.AlreadyDecided, null);
+        }
+
+        await PipelineAudit.AppendAsync(connection, tx, audit,
+            AuditEntry.For(actor, confirm ? PipelineAuditNames.Confirmed : PipelineAuditNames.Dismissed, PipelineAuditNames.FraudFlag,
+                id.ToString(System.Globalization.CultureInfo.InvariantCulture)) with { Note = note });
+        await tx.CommitAsync();
+        return new FlagDecisionResult(FlagDecisionStatus.Done, flag);
+    }
+
+    private static FraudFlag ReadFlag(NpgsqlDataReader r) => new()
+    {
+        Id = r.GetInt64(0),
+        Type = r.GetString(1),
+        Subject = r.GetString(2),
+        DealerId = r.IsDBNull(3) ? null : r.GetString(3),
+        CampaignId = r.IsDBNull(4) ? null : r.GetString(4),
+        Score = r.GetInt32(5),
+        Reason = r.GetString(6),
+        Evidence = r.GetString(7),
+        Status = r.GetString(8),
+        CreatedAt = r.GetFieldValue<DateTimeOffset>(9),
+        UpdatedAt = r.GetFieldValue<DateTimeOffset>(10),
+        DecidedBy = r.IsDBNull(11) ? null : r.GetString(11),
+        DecidedAt = r.IsDBNull(12) ? null : r.GetFieldValue<DateTimeOffset>(12),
+        DecisionNote = r.IsDBNull(13) ? null : r.GetString(13),
+    };
+
+    // ---- parameter helpers, shared with the other pipeline stores -------------------------------
+
+    internal static NpgsqlBatchCommand Command(string sql, params NpgsqlParameter[] parameters)
+    {
+        var command = new NpgsqlBatchCommand(sql);
+        command.Parameters.AddRange(parameters);
+        return command;
+    }
+
+    internal static NpgsqlParameter Text(string name, string? value) =>
+        new NpgsqlParameter<string?>(name, NpgsqlDbType.Text) { TypedValue = value };
+
+    internal static NpgsqlParameter Texts(string name, IEnumerable<string?> values) =>
+        new NpgsqlParameter<string?[]>(name, NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = values.ToArray() };
+
+    internal static NpgsqlParameter Longs(string name, IEnumerable<long> values) =>
+        new NpgsqlParameter<long[]>(name, NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = values.ToArray() };
+
+    internal static NpgsqlParameter Ints(string name, IEnumerable<int> values) =>
+        new NpgsqlParameter<int[]>(name, NpgsqlDbType.Array | NpgsqlDbType.Integer) { TypedValue = values.ToArray() };
+
+    internal static NpgsqlParameter Times(string name, IEnumerable<DateTimeOffset> values) =>
+        new NpgsqlParameter<DateTime[]>(name, NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { TypedValue = values.Select(v => v.UtcDateTime).ToArray() };
+}

@@ -1,0 +1,13 @@
+using CouponGrains.Contracts.Events;
+using CouponGrains.Grains.Events;
+
+namespace CouponGrains.Grains.Settlement;
+
+public interface ISettlementConsumerGrain : IEventConsumerGrain;
+
+/// <summary>Keeps settlement items of one partition's events.</summary>
+[ImplicitStreamSubscription(PipelineNames.Namespace), GrainType("settlement-consumer")]
+public sealed class SettlementConsumerGrain(SettlementStore store) : EventConsumerGrain, ISettlementConsumerGrain
+{
+    protected override Task<int> ApplyAsync(RedemptionEvent[] events) => store.ApplyAsync(events);
+}
