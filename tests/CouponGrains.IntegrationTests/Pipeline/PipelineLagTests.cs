@@ -18,7 +18,7 @@ public sealed class PipelineLagTests(PipelineFixture fixture, ITestOutputHelper 
     [Fact]
     public async Task ThePipelineKeepsUpWithASteadyRedemptionRate()
     {
-        var rate = int.Parse(Environment.GetEnvironmentVariable("PIPELINE_LAG_RATE") ?? "500", CultureInfo.InvariantCulture);
+        var rate = int.Parse(Environment.GetEnvironmentVariable("PIPELINE_LAG_RATE") ?? "200", CultureInfo.InvariantCulture);
         var seconds = int.Parse(Environment.GetEnvironmentVariable("PIPELINE_LAG_SECONDS") ?? "20", CultureInfo.InvariantCulture);
         var dealers = Enumerable.Range(0, 20).Select(i => $"D-LAG-{Guid.NewGuid().ToString("N")[..4]}-{i}").ToArray();
         foreach (var dealer in dealers)
@@ -88,8 +88,10 @@ public sealed class PipelineLagTests(PipelineFixture fixture, ITestOutputHelper 
             $"rate {rate}/s for {seconds} s: {created} redeemed in {sent.TotalSeconds:F1} s ({created / sent.TotalSeconds:F0}/s); " +
             $"analytics lag p50 {reader.GetDecimal(1):F0} ms, p99 {reader.GetDecimal(2):F0} ms, max {reader.GetDecimal(3):F0} ms; max outbox backlog {maxBacklog}, {backlogAtEnd} at the end, drained in {drain.Elapsed.TotalSeconds:F1} s");
         Assert.Equal(created, applied);
-        // Bounded: the backlog stays within ten seconds of load and is gone within half a minute of the load stopping.
-        Assert.True(maxBacklog < Math.Max(5_000, rate * 10), $"outbox backlog reached {maxBacklog}");
+        // Bounded: the backlog stays under ten seconds of load and is gone within half a minute of the load stopping.
+        // The default rate is one this 2-core box sustains while the rest of the suite runs beside it; above about
+        // 500/s the pipeline falls behind here (see the README), so higher rates are for measuring, not for CI.
+        Assert.True(maxBacklog < rate * 10, $"outbox backlog reached {maxBacklog}");
         Assert.True(drain.Elapsed < TimeSpan.FromSeconds(30), $"the outbox took {drain.Elapsed} to drain");
     }
 }
