@@ -53,6 +53,8 @@ public sealed record CampaignHold
     [Id(6)] public long[] LineDiscounts { get; init; } = [];
     [Id(7)] public string? WarrantyKey { get; init; }
     [Id(8)] public long EligibleValue { get; init; }
+    /// <summary>The epoch of the activation that granted the hold; the ledger commits it only while that activation is current.</summary>
+    [Id(9)] public long Fence { get; init; }
 }
 
 [GenerateSerializer, Alias("coupon-issue-request"), Immutable]

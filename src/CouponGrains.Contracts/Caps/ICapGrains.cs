@@ -101,6 +101,10 @@ public sealed record CapHold([property: Id(0)] string Slot, [property: Id(1)] lo
 [GenerateSerializer, Alias("cap-restore"), Immutable]
 public sealed record CapRestore([property: Id(0)] string Slot, [property: Id(1)] long Amount);
 
+/// <summary>A cap shard's answer to a hold, with the epoch of the activation that granted it (see <see cref="Campaigns.CampaignHold.Fence"/>).</summary>
+[GenerateSerializer, Alias("cap-shard-hold"), Immutable]
+public readonly record struct CapShardHold([property: Id(0)] int Refused, [property: Id(1)] long Fence);
+
 [GenerateSerializer, Alias("cap-usage"), Immutable]
 public sealed record CapUsage([property: Id(0)] long Used, [property: Id(1)] long Held);
 
@@ -116,11 +120,12 @@ public sealed record CapUsage([property: Id(0)] long Used, [property: Id(1)] lon
 public interface ICapShardGrain : IGrainWithStringKey
 {
     /// <summary>
-    /// Holds every slot for <paramref name="redemptionId"/>, all or nothing, in one turn. Returns -1
-    /// when all are held, else the index of the first hold that did not fit (nothing is then held).
+    /// Holds every slot for <paramref name="redemptionId"/>, all or nothing, in one turn. Answers
+    /// <see cref="CapShardHold.Refused"/> -1 when all are held, else the index of the first hold that did
+    /// not fit (nothing is then held).
     /// </summary>
     [Alias("hold")]
-    Task<int> TryHoldAsync(string redemptionId, CapHold[] holds);
+    Task<CapShardHold> TryHoldAsync(string redemptionId, CapHold[] holds);
 
     /// <summary>
     /// Confirms holds of committed redemptions in one turn: <paramref name="slots"/>[i] held

@@ -20,6 +20,8 @@ public sealed record CouponHoldResult
 {
     [Id(0)] public CouponView? Coupon { get; init; }
     [Id(1)] public Rejection? Rejection { get; init; }
+    /// <summary>The epoch of the activation that granted the hold (see <see cref="Campaigns.CampaignHold.Fence"/>).</summary>
+    [Id(2)] public long Fence { get; init; }
 }
 
 /// <summary>

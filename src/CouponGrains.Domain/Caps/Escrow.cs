@@ -40,30 +40,6 @@ public sealed class Escrow
         }
     }
 
-    /// <summary>
-    /// Replaces the committed state with a fresh reading of the ledger, taken in one snapshot together with
-    /// which of this escrow's pending holds had committed by then: those are counted in
-    /// <paramref name="used"/> already, so their holds are dropped (a later confirm for them is ignored).
-    /// Corrects a total loaded while another activation's holds were still committing.
-    /// </summary>
-    public void Reconcile(long used, long count, IEnumerable<string> recentlyRestored, IEnumerable<string> committedPending, DateTime now)
-    {
-        foreach (var id in committedPending)
-        {
-            if (_holds.Remove(id, out var hold))
-            {
-                Held -= hold.Amount;
-            }
-        }
-
-        Used = used;
-        Count = count;
-        foreach (var id in recentlyRestored)
-        {
-            _restored.TryAdd(id, now);
-        }
-    }
-
     /// <summary>The ids of the pending holds.</summary>
     public IReadOnlyCollection<string> PendingIds => _holds.Keys;
 

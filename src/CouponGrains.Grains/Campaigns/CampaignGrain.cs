@@ -42,7 +42,7 @@ public sealed class CampaignGrain(
         if (state.State.Definition is { } definition)
         {
             _rules = CompiledRules.Compile(definition);
-            await LoadFromLedgerAsync(() => Ledger.TotalsAsync(CapScope.Campaign, Id), countsAmount: true, CapScope.Campaign, Id);
+            await LoadFromLedgerAsync(() => Ledger.TotalsAsync(CapScope.Campaign, Id), countsAmount: true);
         }
     }
 
@@ -53,6 +53,7 @@ public sealed class CampaignGrain(
             return new() { Status = CommandStatus.Conflict, Code = "campaign_exists", Message = "The campaign exists already." };
         }
 
+        await EnsureFenceAsync();
         _rules = CompiledRules.Compile(definition);
         state.State.Definition = definition;
         state.State.Status = CampaignStatus.Draft;
@@ -360,7 +361,7 @@ public sealed class CampaignGrain(
             escrow.TryHold(redemptionId, AmountIn(period, hold.Discount), period.Limit, deadline);
         }
 
-        return hold with { Held = true };
+        return hold with { Held = true, Fence = Fence!.Value };
     }
 
     public async Task<CampaignHold> EvaluateAsync(OrderContext order, DealerProfile? dealer)

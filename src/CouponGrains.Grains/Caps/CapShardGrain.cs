@@ -27,10 +27,18 @@ public sealed class CapShardGrain(RedemptionLedger ledger, TimeProvider time) : 
     private readonly Dictionary<string, Member> _members = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Task<Member>> _loading = new(StringComparer.Ordinal);
     private IGrainTimer? _sweeper;
+    private long _fence;
 
     private DateTime UtcNow => time.GetUtcNow().UtcDateTime;
 
-    public async Task<int> TryHoldAsync(string redemptionId, CapHold[] holds)
+    /// <summary>
+    /// Takes this activation's fence before any member is loaded: holds of a previous activation of this
+    /// shard can no longer commit, and those that did are in the ledger when a member is read.
+    /// </summary>
+    public override async Task OnActivateAsync(CancellationToken cancellationToken) =>
+        _fence = await ledger.FenceAsync(this.GetGrainId().ToString());
+
+    public async Task<CapShardHold> TryHoldAsync(string redemptionId, CapHold[] holds)
     {
         // Load every slot first (one batched ledger read for the new ones), then take them from the
         // map again and check and hold them all in one turn: no other call interleaves between the
@@ -49,7 +57,7 @@ public sealed class CapShardGrain(RedemptionLedger ledger, TimeProvider time) : 
         {
             if (!entries[i].Escrow.CanFit(holds[i].Amount, holds[i].Limit))
             {
-                return i;
+                return new CapShardHold(i, _fence);
             }
         }
 
@@ -62,7 +70,7 @@ public sealed class CapShardGrain(RedemptionLedger ledger, TimeProvider time) : 
 
         DelayDeactivation(EscrowGrain.HoldTimeout + EscrowGrain.HoldTimeout);
         _sweeper ??= this.RegisterGrainTimer(SweepAsync, s_sweepEvery, s_sweepEvery);
-        return -1;
+        return new CapShardHold(-1, _fence);
     }
 
     private bool TryTakeLoaded(CapHold[] holds, Member[] entries)

@@ -25,50 +25,23 @@ public abstract class EscrowGrain(RedemptionLedger ledger, TimeProvider time) : 
 
     protected DateTime UtcNow => Time.GetUtcNow().UtcDateTime;
 
-    /// <summary>
-    /// When a new activation reconciles its totals with the ledger: soon (most in-flight commits have
-    /// landed) and once more after any hold of a previous activation must have been decided.
-    /// </summary>
-    private static readonly TimeSpan[] s_reconcileAfter = [TimeSpan.FromSeconds(3), HoldTimeout + TimeSpan.FromSeconds(10)];
+    /// <summary>This activation's epoch in hold_fences, taken before its first read of the ledger; null until then.</summary>
+    protected long? Fence { get; private set; }
 
     /// <summary>
-    /// Loads the committed totals of this cap from the ledger, then reconciles them twice (see
-    /// <see cref="ReconcileAsync"/>): a previous activation (on a silo that stopped or died) may have had
-    /// holds whose redemptions commit after this load; their confirms reach an activation that never held
-    /// them and are ignored, so only a fresh reading of the ledger counts them.
+    /// Takes this activation's fence (once), then loads the committed totals of this cap from the ledger.
+    /// Holds of a previous activation (on a silo that stopped or died) can no longer commit once the
+    /// fence is taken, and those that did are in the totals, so the totals are exact from the start.
     /// </summary>
-    protected async Task LoadFromLedgerAsync(Func<Task<LedgerTotals>> load, bool countsAmount, CapScope scope, string key)
+    protected async Task LoadFromLedgerAsync(Func<Task<LedgerTotals>> load, bool countsAmount)
     {
+        await EnsureFenceAsync();
         var totals = await load();
         Escrow.Load(countsAmount ? totals.Amount : totals.Count, totals.Count, totals.RecentlyReversed, UtcNow);
-        if (_reconcile is not null)
-        {
-            return; // a re-read of an activation that has reconciled (or will) already
-        }
-
-        _reconcile = (scope, key, countsAmount);
-        foreach (var after in s_reconcileAfter)
-        {
-            this.RegisterGrainTimer(ReconcileAsync, new GrainTimerCreationOptions(after, Timeout.InfiniteTimeSpan) { KeepAlive = true });
-        }
     }
 
-    private (CapScope Scope, string Key, bool CountsAmount)? _reconcile;
-
-    /// <summary>
-    /// Re-reads the totals together with which pending holds have committed, in one statement. The grain is
-    /// not reentrant, so nothing changes here while the statement runs.
-    /// </summary>
-    private async Task ReconcileAsync(CancellationToken ct)
-    {
-        if (_reconcile is not { } target)
-        {
-            return;
-        }
-
-        var (totals, committed) = await Ledger.ReconcileAsync(target.Scope, target.Key, Escrow.PendingIds.ToArray());
-        Escrow.Reconcile(target.CountsAmount ? totals.Amount : totals.Count, totals.Count, totals.RecentlyReversed, committed, UtcNow);
-    }
+    /// <summary>Takes this activation's fence if it has none yet: needed before the first hold is granted.</summary>
+    protected async Task EnsureFenceAsync() => Fence ??= await Ledger.FenceAsync(this.GetGrainId().ToString());
 
     protected bool TryHold(string redemptionId, long amount, long? limit)
     {
@@ -78,7 +51,7 @@ public abstract class EscrowGrain(RedemptionLedger ledger, TimeProvider time) : 
         }
 
         // A pending hold is not in the ledger yet: this activation must outlive it, or a new one
-        // would load totals without it.
+        // would take the fence and the redemption could no longer commit.
         DelayDeactivation(HoldTimeout + HoldTimeout);
         _sweeper ??= this.RegisterGrainTimer(SweepAsync, s_sweepEvery, s_sweepEvery);
         return true;

@@ -31,7 +31,7 @@ public sealed class CouponGrain(CouponStore coupons, RedemptionLedger ledger, Ti
         var row = await coupons.FindAsync(this.GetPrimaryKeyString());
         if (row is not null)
         {
-            await LoadFromLedgerAsync(() => Ledger.TotalsAsync(CapScope.Coupon, row.Code), countsAmount: false, CapScope.Coupon, row.Code);
+            await LoadFromLedgerAsync(() => Ledger.TotalsAsync(CapScope.Coupon, row.Code), countsAmount: false);
             _row = row;
         }
     }
@@ -43,7 +43,7 @@ public sealed class CouponGrain(CouponStore coupons, RedemptionLedger ledger, Ti
         {
             // Redemptions of an unlimited code do not pass through this grain (nothing to hold), so
             // its use count is read from the ledger, at most once a second.
-            await LoadFromLedgerAsync(() => Ledger.TotalsAsync(CapScope.Coupon, row.Code), countsAmount: false, CapScope.Coupon, row.Code);
+            await LoadFromLedgerAsync(() => Ledger.TotalsAsync(CapScope.Coupon, row.Code), countsAmount: false);
             _usesReadAt = Time.GetUtcNow();
         }
 
@@ -73,7 +73,7 @@ public sealed class CouponGrain(CouponStore coupons, RedemptionLedger ledger, Ti
             return Reject(RejectionCode.CouponUsesExhausted, "This coupon has no uses left.");
         }
 
-        return new CouponHoldResult { Coupon = View(_row) };
+        return new CouponHoldResult { Coupon = View(_row), Fence = Fence!.Value };
     }
 
     private CouponView View(CouponRow row) => new()

@@ -193,6 +193,12 @@ public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, IG
         }
 
         holds.Add(() => campaign.ReleaseAsync(redemptionId));
+        var fences = new List<HoldFence>(4) { new(campaign.GetGrainId().ToString(), campaignHold.Fence) };
+        if (couponHeld)
+        {
+            fences.Add(new(coupon.GetGrainId().ToString(), couponHold.Fence));
+        }
+
         var caps = campaignHold.Caps;
         if (MissingDimension(caps, order) is { } missing)
         {
@@ -208,7 +214,7 @@ public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, IG
         Rejection? refusal = null;
         if (memberCaps.Count > 0)
         {
-            var groups = new List<(ICapShardGrain Shard, string ShardKey, List<MemberCap> Caps, Task<int> Hold)>(2);
+            var groups = new List<(ICapShardGrain Shard, string ShardKey, List<MemberCap> Caps, Task<CapShardHold> Hold)>(2);
             foreach (var group in memberCaps.GroupBy(c => c.Slot.ShardKey))
             {
                 var groupCaps = group.ToList();
@@ -220,15 +226,16 @@ public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, IG
 
             foreach (var (shard, shardKey, groupCaps, hold) in groups)
             {
-                var refused = await hold;
-                if (refused >= 0)
+                var answer = await hold;
+                if (answer.Refused >= 0)
                 {
-                    refusal ??= groupCaps[refused].Refusal;
+                    refusal ??= groupCaps[answer.Refused].Refusal;
                     continue;
                 }
 
                 var slots = groupCaps.Select(c => c.Slot.Key).ToArray();
                 holds.Add(() => shard.ReleaseAsync(redemptionId, slots));
+                fences.Add(new(shard.GetGrainId().ToString(), answer.Fence));
                 held.AddRange(slots.Select(slot => (shardKey, slot)));
             }
         }
@@ -274,7 +281,7 @@ public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, IG
         AppendStatus appended;
         try
         {
-            appended = await ledger.AppendAsync(new LedgerEntry(record, scope, key, requestHash, actor, new HeldCaps(couponHeld, held)));
+            appended = await ledger.AppendAsync(new LedgerEntry(record, scope, key, requestHash, actor, new HeldCaps(couponHeld, held, fences)));
         }
         catch (Exception ex)
         {
@@ -289,6 +296,12 @@ public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, IG
                 // The ledger has confirmed every hold of this redemption, batched with its neighbours.
                 logger.LogDebug("Redemption {RedemptionId} committed for {Discount} on {CampaignId}", redemptionId, record.Discount, campaignId);
                 return new RedeemResult { Status = RedeemStatus.Created, Redemption = record };
+            case AppendStatus.Fenced:
+                // A grain that granted a hold was activated afresh (its silo died or stopped) before the
+                // commit: its new activation never saw the hold, so this attempt must not count. Retryable.
+                logger.LogWarning("Redemption {RedemptionId} was fenced out by a new activation of a cap grain", redemptionId);
+                await Task.WhenAll(holds.Select(release => release()));
+                return new RedeemResult { Status = RedeemStatus.Unavailable };
             case AppendStatus.KeyTaken:
                 await Task.WhenAll(holds.Select(release => release()));
                 return await ExistingAsync(scope, key, requestHash)

@@ -111,30 +111,6 @@ public sealed class CapTotalsReader : IAsyncDisposable
         return totals;
     }
 
-    /// <summary>
-    /// The totals of one lifetime cap and which of <paramref name="pendingIds"/> have committed, in one
-    /// statement and so one snapshot (see <see cref="Escrow.Reconcile"/>).
-    /// </summary>
-    public async Task<(LedgerTotals Totals, string[] Committed)> ReconcileAsync(CapScope scope, string a, string[] pendingIds)
-    {
-        await using var command = _db.CreateCommand(
-            $"""
-            SELECT t.amount, t.committed, t.reversed,
-                   ARRAY(SELECT id FROM redemptions WHERE id = ANY(@pending) AND status <> 'aborted')
-            FROM (SELECT @a AS a, '' AS b, '' AS c, @f AS f, @t AS t) AS k
-            CROSS JOIN LATERAL ({Totals(Join(scope))}) AS t
-            """);
-        command.Parameters.AddWithValue("a", a);
-        command.Parameters.Add(new NpgsqlParameter<DateTime>("f", NpgsqlDbType.TimestampTz) { TypedValue = s_beginning });
-        command.Parameters.Add(new NpgsqlParameter<DateTime>("t", NpgsqlDbType.TimestampTz) { TypedValue = s_end });
-        command.Parameters.Add(new NpgsqlParameter<string[]>("pending", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = pendingIds });
-        command.Parameters.AddWithValue("memory", Escrow.RestoreMemory);
-        await using var reader = await command.ExecuteReaderAsync();
-        await reader.ReadAsync();
-        return (new LedgerTotals(reader.GetInt64(0), reader.GetInt64(1), RestoreIds(reader.GetFieldValue<string[]>(2))),
-            reader.GetFieldValue<string[]>(3));
-    }
-
     private static string Totals(string join) =>
         $$"""
         SELECT COALESCE(sum(r.discount - r.reversed_discount), 0)::bigint AS amount,

@@ -16,8 +16,14 @@ namespace CouponGrains.Grains.Storage;
 public sealed record LedgerEntry(RedemptionRecord Record, string IdempotencyScope, string IdempotencyKey,
     string RequestHash, Actor Actor, HeldCaps Held);
 
-/// <summary>The holds a redemption took besides its campaign's: whether its coupon held a use, and which member caps.</summary>
-public sealed record HeldCaps(bool Coupon, IReadOnlyList<(string ShardKey, string Member)> Members);
+/// <summary>
+/// The holds a redemption took besides its campaign's: whether its coupon held a use, which member caps,
+/// and the fence of every grain that granted a hold (its campaign's included).
+/// </summary>
+public sealed record HeldCaps(bool Coupon, IReadOnlyList<(string ShardKey, string Member)> Members, IReadOnlyList<HoldFence> Fences);
+
+/// <summary>The activation epoch of a grain that granted a hold (see 0008_hold_fences.sql), keyed by its grain id.</summary>
+public readonly record struct HoldFence(string Key, long Epoch);
 
 public enum AppendStatus
 {
@@ -26,6 +32,8 @@ public enum AppendStatus
     KeyTaken,
     /// <summary>A hold outlived this attempt and its id was tombstoned; the attempt did not commit.</summary>
     Aborted,
+    /// <summary>A grain that granted a hold has been activated afresh since (its silo died or stopped); the attempt did not commit.</summary>
+    Fenced,
 }
 
 /// <summary>A committed redemption together with the request hash its key was first used with.</summary>
@@ -232,10 +240,33 @@ public sealed class RedemptionLedger : IAsyncDisposable
             exclusive[i] = r.Exclusive;
         }
 
+        var fenceIndexes = new List<long>(n * 3);
+        var fenceKeys = new List<string>(n * 3);
+        var fenceEpochs = new List<long>(n * 3);
+        for (var i = 0; i < n; i++)
+        {
+            foreach (var fence in batch[i].Entry.Held.Fences)
+            {
+                fenceIndexes.Add(i + 1);
+                fenceKeys.Add(fence.Key);
+                fenceEpochs.Add(fence.Epoch);
+            }
+        }
+
+        // The fence rows are share-locked in key order (no deadlock with a new activation's epoch update,
+        // which waits for them): a redemption whose holds were granted by an activation that has since been
+        // replaced is not inserted, and no new activation reads its totals while a commit under its old
+        // epoch is in flight.
         await using var connection = await _db.OpenConnectionAsync();
         await using var command = new NpgsqlCommand(
             """
-            WITH ins AS (
+            WITH fence AS (
+                SELECT f.key, f.epoch FROM hold_fences f WHERE f.key = ANY(@fence_keys) ORDER BY f.key FOR SHARE),
+            stale AS (
+                SELECT DISTINCT h.i FROM unnest(@fence_ix, @fence_keys, @fence_epochs) AS h(i, key, epoch)
+                LEFT JOIN fence ON fence.key = h.key
+                WHERE fence.epoch IS DISTINCT FROM h.epoch),
+            ins AS (
                 INSERT INTO redemptions (id, idem_scope, idem_key, request_hash, code, campaign_id, dealer_id, branch_id,
                                          customer_id, order_id, discount, currency, redeemed_at, actor_key_id,
                                          lines, eligible_value, warranty_key, exclusive, status)
@@ -243,9 +274,10 @@ public sealed class RedemptionLedger : IAsyncDisposable
                        u.currency, u.at, u.actor, u.lines::jsonb, u.eligible, u.warranty, u.exclusive, 'committed'
                 FROM unnest(@ids, @scopes, @keys, @hashes, @codes, @campaigns, @dealers, @branches,
                             @customers, @orders, @discounts, @currencies, @times, @actors,
-                            @lines, @eligible, @warranties, @exclusive)
+                            @lines, @eligible, @warranties, @exclusive) WITH ORDINALITY
                      AS u(id, scope, key, hash, code, campaign, dealer, branch, customer, order_id, discount,
-                          currency, at, actor, lines, eligible, warranty, exclusive)
+                          currency, at, actor, lines, eligible, warranty, exclusive, i)
+                WHERE u.i NOT IN (SELECT i FROM stale)
                 ON CONFLICT DO NOTHING
                 RETURNING id, code, campaign_id, dealer_id, order_id, discount, currency, redeemed_at, actor_key_id),
             ev AS (
@@ -257,7 +289,9 @@ public sealed class RedemptionLedger : IAsyncDisposable
                        jsonb_build_object('code', ins.code, 'campaignId', ins.campaign_id, 'dealerId', ins.dealer_id,
                                           'orderId', ins.order_id, 'discount', ins.discount, 'currency', ins.currency)
                 FROM ins JOIN unnest(@ids, @roles) AS a(id, role) ON a.id = ins.id)
-            SELECT id FROM ins
+            SELECT id, false FROM ins
+            UNION ALL
+            SELECT (@ids::text[])[i::int], true FROM stale
             """, connection);
         Add(command, "ids", ids);
         Add(command, "scopes", scopes);
@@ -278,13 +312,17 @@ public sealed class RedemptionLedger : IAsyncDisposable
         command.Parameters.Add(new NpgsqlParameter<long[]>("eligible", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = eligible });
         Add(command, "warranties", warranties);
         command.Parameters.Add(new NpgsqlParameter<bool[]>("exclusive", NpgsqlDbType.Array | NpgsqlDbType.Boolean) { TypedValue = exclusive });
+        command.Parameters.Add(new NpgsqlParameter<long[]>("fence_ix", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = fenceIndexes.ToArray() });
+        Add(command, "fence_keys", fenceKeys.ToArray());
+        command.Parameters.Add(new NpgsqlParameter<long[]>("fence_epochs", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = fenceEpochs.ToArray() });
 
         var inserted = new HashSet<string>(StringComparer.Ordinal);
+        var fenced = new HashSet<string>(StringComparer.Ordinal);
         await using (var reader = await command.ExecuteReaderAsync())
         {
             while (await reader.ReadAsync())
             {
-                inserted.Add(reader.GetString(0));
+                (reader.GetBoolean(1) ? fenced : inserted).Add(reader.GetString(0));
             }
         }
 
@@ -295,6 +333,10 @@ public sealed class RedemptionLedger : IAsyncDisposable
             if (inserted.Contains(ids[i]))
             {
                 outcomes[i] = AppendStatus.Committed;
+            }
+            else if (fenced.Contains(ids[i]))
+            {
+                outcomes[i] = AppendStatus.Fenced;
             }
             else
             {
@@ -316,7 +358,7 @@ public sealed class RedemptionLedger : IAsyncDisposable
 
             for (var i = 0; i < n; i++)
             {
-                if (!inserted.Contains(ids[i]))
+                if (!inserted.Contains(ids[i]) && !fenced.Contains(ids[i]))
                 {
                     outcomes[i] = tombstoned.Contains(ids[i]) ? AppendStatus.Aborted : AppendStatus.KeyTaken;
                 }
@@ -444,14 +486,26 @@ public sealed class RedemptionLedger : IAsyncDisposable
         return status is RedemptionStatuses.Committed or RedemptionStatuses.Reversed;
     }
 
+    /// <summary>
+    /// Takes the next epoch of a hold-granting grain (see 0008_hold_fences.sql). Waits for every commit in
+    /// flight under the previous epoch, so totals read afterwards include them and none can follow.
+    /// </summary>
+    public async Task<long> FenceAsync(string key)
+    {
+        await using var command = _db.CreateCommand(
+            """
+            INSERT INTO hold_fences (key, epoch) VALUES (@key, 1)
+            ON CONFLICT (key) DO UPDATE SET epoch = hold_fences.epoch + 1, changed_at = now()
+            RETURNING epoch
+            """);
+        command.Parameters.AddWithValue("key", key);
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
     /// <summary>The committed amount and count of one cap, and the ids it has given back recently (batched).</summary>
     public Task<LedgerTotals> TotalsAsync(CapScope scope, string campaignOrCode, string? dimension = null, string? branch = null,
         DateTimeOffset? from = null, DateTimeOffset? to = null) =>
         _totals.TotalsAsync(scope, campaignOrCode, dimension, branch, from, to);
-
-    /// <summary>A lifetime cap's totals and which of its pending holds have committed, in one snapshot.</summary>
-    public Task<(LedgerTotals Totals, string[] Committed)> ReconcileAsync(CapScope scope, string campaignOrCode, string[] pendingIds) =>
-        _totals.ReconcileAsync(scope, campaignOrCode, pendingIds);
 
     private static async Task<StoredRedemption?> ReadOneAsync(NpgsqlCommand command)
     {

@@ -124,25 +124,4 @@ public sealed class EscrowTests
         Assert.Equal(["early"], escrow.ExpiredHolds(Now.AddSeconds(10)));
         Assert.Empty(escrow.ExpiredHolds(Now));
     }
-
-    [Fact]
-    public void AReconcileCountsWhatCommittedElsewhereAndDropsHoldsTheLedgerAlreadyHas()
-    {
-        // Loaded while another activation's redemption of 300 was still committing: the load missed it.
-        var escrow = new Escrow();
-        escrow.Load(used: 1_000, count: 1, recentlyRestored: [], Now);
-        escrow.TryHold("mine-committed", 200, 5_000, Later);
-        escrow.TryHold("mine-pending", 100, 5_000, Later);
-
-        // The ledger now has the other activation's 300 and this one's committed 200.
-        escrow.Reconcile(used: 1_500, count: 3, recentlyRestored: [], committedPending: ["mine-committed"], Now);
-
-        Assert.Equal(1_500, escrow.Used);
-        Assert.Equal(100, escrow.Held);
-        Assert.False(escrow.Confirm("mine-committed"));
-        Assert.True(escrow.Confirm("mine-pending"));
-        Assert.Equal(1_600, escrow.Used);
-        Assert.False(escrow.CanFit(3_401, 5_000));
-        Assert.True(escrow.CanFit(3_400, 5_000));
-    }
 }
