@@ -17,7 +17,8 @@ public static class AnalyticsEndpoints
     {
         var group = routes.MapGroup("/analytics").WithTags("Analytics").RequireAuthorization(Policies.Staff);
         group.MapGet("/redemptions", RedemptionsAsync).WithName("AnalyticsRedemptions")
-            .WithSummary("Redemptions, discount, margin impact grouped by campaign|dealer|region|channel_tier|day; format=csv for CSV");
+            .WithSummary("Redemptions, discount, units, revenue, cost, gross margin and margin impact grouped by " +
+                         "campaign|dealer|region|channel_tier|day|sku|category; format=csv for CSV");
         group.MapGet("/campaigns/{id}/burn", BurnAsync).WithName("AnalyticsBudgetBurn").WithSummary("A campaign's budget burn per day");
         group.MapGet("/campaigns/{id}/lift", LiftAsync).WithName("AnalyticsLift").WithSummary("A campaign's incremental lift against its documented baseline");
         group.MapGet("/kpis", KpisAsync).WithName("AnalyticsKpis")
@@ -43,11 +44,16 @@ public static class AnalyticsEndpoints
             return TypedResults.Ok(rows);
         }
 
-        var csv = new StringBuilder($"{dimension},currency,redemptions,reversals,discount,reversed_discount,net_discount,eligible_value,discount_rate_bps,margin_impact\n");
+        var csv = new StringBuilder($"{dimension},currency,redemptions,reversals,discount,reversed_discount,net_discount,eligible_value," +
+            "discount_rate_bps,margin_impact,units,returned_units,net_units,revenue,returned_revenue,net_revenue,costed_revenue," +
+            "uncosted_revenue,cost,margin_before_discount,margin_after_discount,gross_margin_bps,gross_margin_before_discount_bps\n");
         foreach (var r in rows)
         {
             Csv.Row(csv, r.Key, r.Currency ?? "", N(r.Redemptions), N(r.Reversals), N(r.Discount), N(r.ReversedDiscount),
-                N(r.NetDiscount), N(r.EligibleValue), r.DiscountRateBps is { } bps ? N(bps) : "", N(r.MarginImpact));
+                N(r.NetDiscount), N(r.EligibleValue), Optional(r.DiscountRateBps), N(r.MarginImpact), N(r.Units), N(r.ReturnedUnits),
+                N(r.NetUnits), N(r.Revenue), N(r.ReturnedRevenue), N(r.NetRevenue), N(r.CostedRevenue), N(r.UncostedRevenue), N(r.Cost),
+                Optional(r.MarginBeforeDiscount), Optional(r.MarginAfterDiscount), Optional(r.GrossMarginBps),
+                Optional(r.GrossMarginBeforeDiscountBps));
         }
 
         return TypedResults.File(Encoding.UTF8.GetBytes(csv.ToString()), "text/csv; charset=utf-8", $"redemptions-by-{dimension}.csv");
@@ -76,4 +82,6 @@ public static class AnalyticsEndpoints
     };
 
     private static string N(long value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    private static string Optional(long? value) => value is { } v ? N(v) : "";
 }

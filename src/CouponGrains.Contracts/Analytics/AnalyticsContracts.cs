@@ -8,8 +8,10 @@ public static class AnalyticsDimensions
     public const string Region = "region";
     public const string ChannelTier = "channel_tier";
     public const string Day = "day";
+    public const string Sku = "sku";
+    public const string Category = "category";
 
-    public static readonly string[] All = [Campaign, Dealer, Region, ChannelTier, Day];
+    public static readonly string[] All = [Campaign, Dealer, Region, ChannelTier, Day, Sku, Category];
 }
 
 [GenerateSerializer, Alias("analytics-filter"), Immutable]
@@ -21,7 +23,12 @@ public sealed record AnalyticsFilter
     [Id(3)] public DateOnly? To { get; init; }
 }
 
-/// <summary>Redemption figures of one group. Margin impact is the net discount (it comes straight off gross margin).</summary>
+/// <summary>
+/// Redemption figures of one group. Margin impact is minus the net discount (it comes straight off gross margin). The
+/// unit, revenue, cost and margin figures cover the discounted order lines; margins only those whose unit cost the order
+/// gave (costed), the rest is <see cref="UncostedRevenue"/>. Grouped by SKU or category, <see cref="Redemptions"/> counts
+/// discounted lines and <see cref="Reversals"/> returns of them, and <see cref="EligibleValue"/> is their revenue.
+/// </summary>
 [GenerateSerializer, Alias("analytics-row"), Immutable]
 public sealed record AnalyticsRow
 {
@@ -36,6 +43,29 @@ public sealed record AnalyticsRow
     /// <summary>Net discount over eligible value, in basis points; null without eligible value.</summary>
     [Id(8)] public long? DiscountRateBps { get; init; }
     [Id(9)] public long MarginImpact { get; init; }
+    /// <summary>Units bought on the discounted lines.</summary>
+    [Id(10)] public long Units { get; init; }
+    /// <summary>Units brought back by partial returns and reversals.</summary>
+    [Id(11)] public long ReturnedUnits { get; init; }
+    [Id(12)] public long NetUnits { get; init; }
+    /// <summary>Σ quantity × unit price of the discounted lines as bought.</summary>
+    [Id(13)] public long Revenue { get; init; }
+    [Id(14)] public long ReturnedRevenue { get; init; }
+    [Id(15)] public long NetRevenue { get; init; }
+    /// <summary>Net revenue of the lines with a known unit cost: what the margins are computed over.</summary>
+    [Id(16)] public long CostedRevenue { get; init; }
+    /// <summary>Net revenue of the lines without a unit cost (in no margin).</summary>
+    [Id(17)] public long UncostedRevenue { get; init; }
+    /// <summary>Net Σ quantity × unit cost of the costed lines.</summary>
+    [Id(18)] public long Cost { get; init; }
+    /// <summary>Costed revenue − cost; null when no costed line was bought.</summary>
+    [Id(19)] public long? MarginBeforeDiscount { get; init; }
+    /// <summary>Costed revenue − their discount − cost; null when no costed line was bought.</summary>
+    [Id(20)] public long? MarginAfterDiscount { get; init; }
+    /// <summary>Margin after discount over costed revenue net of discount, basis points.</summary>
+    [Id(21)] public long? GrossMarginBps { get; init; }
+    /// <summary>Margin before discount over costed revenue, basis points.</summary>
+    [Id(22)] public long? GrossMarginBeforeDiscountBps { get; init; }
 }
 
 [GenerateSerializer, Alias("burn-point"), Immutable]

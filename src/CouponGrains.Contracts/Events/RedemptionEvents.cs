@@ -65,6 +65,29 @@ public sealed record RedemptionEvent
     [Id(16)] public string? InvoiceNumber { get; init; }
     [Id(17)] public DateOnly? InvoiceDate { get; init; }
     [Id(18)] public string? DeliveryProofRef { get; init; }
+
+    /// <summary>
+    /// Committed: the discounted lines as bought. Reversed: what this reversal brought back, per line (returned
+    /// quantity, discount restored). Invoiced: empty. Empty too for a redemption recorded without lines.
+    /// </summary>
+    [Id(19)] public RedemptionEventLine[] Lines { get; init; } = [];
+}
+
+/// <summary>One discounted order line in an event: bought (committed) or brought back (reversed).</summary>
+[GenerateSerializer, Alias("redemption-event-line"), Immutable]
+public sealed record RedemptionEventLine
+{
+    /// <summary>The line's position in the order as sent (0-based).</summary>
+    [Id(0)] public int Line { get; init; }
+    [Id(1)] public required string Sku { get; init; }
+    [Id(2)] public string? Category { get; init; }
+    /// <summary>Units bought (committed) or returned by this reversal (reversed).</summary>
+    [Id(3)] public long Quantity { get; init; }
+    [Id(4)] public long UnitPrice { get; init; }
+    /// <summary>Null when the order did not give the line's cost.</summary>
+    [Id(5)] public long? UnitCost { get; init; }
+    /// <summary>The line's share of the discount (committed) or the share this reversal restored (reversed).</summary>
+    [Id(6)] public long Discount { get; init; }
 }
 
 /// <summary>Events of one partition in seq order: a consumer applies a batch in one PostgreSQL transaction.</summary>

@@ -58,6 +58,12 @@ public sealed record RedemptionLine
     [Id(4)] public long ReturnedQuantity { get; init; }
     /// <summary>Discount given back by partial returns of this line so far.</summary>
     [Id(5)] public long RestoredDiscount { get; init; }
+    /// <summary>The order line's category as sent; null when it named none.</summary>
+    [Id(6)] public string? Category { get; init; }
+    /// <summary>Minor units per unit, as on the order line.</summary>
+    [Id(7)] public long UnitPrice { get; init; }
+    /// <summary>Minor units per unit, as on the order line; null when the order did not say (its margin is unknown).</summary>
+    [Id(8)] public long? UnitCost { get; init; }
 }
 
 public enum RedeemStatus

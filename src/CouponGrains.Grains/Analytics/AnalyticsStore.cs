@@ -1,6 +1,7 @@
 using System.Globalization;
 using CouponGrains.Contracts.Analytics;
 using CouponGrains.Contracts.Events;
+using CouponGrains.Domain.Analytics;
 using CouponGrains.Grains.Events;
 using CouponGrains.Grains.Fraud;
 using CouponGrains.Grains.Storage;
@@ -73,6 +74,7 @@ public sealed class AnalyticsStore(Database database)
             FraudStore.Longs("reversals", rows.Select(r => r.Reversals)),
             FraudStore.Longs("reversed", rows.Select(r => r.Reversed)),
             FraudStore.Longs("invoiced", rows.Select(r => r.Invoiced))));
+        AddLines(batch, events, dealers);
         var known = events.Select(e => e.CampaignId).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)
             .Select(id => (Id: id, Facts: campaigns.GetValueOrDefault(id))).Where(c => c.Facts is not null).ToArray();
         if (known.Length > 0)
@@ -93,8 +95,71 @@ public sealed class AnalyticsStore(Database database)
         await batch.ExecuteNonQueryAsync();
     }
 
+    /// <summary>The figure columns of analytics_lines (see 0007_analytics_lines.sql), in <see cref="LineFigures"/> order.</summary>
+    private static readonly (string Column, Func<LineFigures, long> Value)[] s_lineColumns =
+    [
+        ("lines", f => f.Lines), ("units", f => f.Units), ("revenue", f => f.Revenue), ("discount", f => f.Discount), ("cost", f => f.Cost),
+        ("uncosted_units", f => f.UncostedUnits), ("uncosted_revenue", f => f.UncostedRevenue), ("uncosted_discount", f => f.UncostedDiscount),
+        ("returns", f => f.Returns), ("returned_units", f => f.ReturnedUnits), ("returned_revenue", f => f.ReturnedRevenue),
+        ("returned_discount", f => f.ReturnedDiscount), ("returned_cost", f => f.ReturnedCost),
+        ("returned_uncosted_units", f => f.ReturnedUncostedUnits), ("returned_uncosted_revenue", f => f.ReturnedUncostedRevenue),
+        ("returned_uncosted_discount", f => f.ReturnedUncostedDiscount),
+    ];
+
+    private static readonly string s_insertLines =
+        $"""
+        INSERT INTO analytics_lines (day, campaign_id, dealer_id, sku, category, region, channel_tier, currency,
+                                     {string.Join(", ", s_lineColumns.Select(c => c.Column))})
+        SELECT * FROM unnest(@days, @campaigns, @dealers, @skus, @categories, @regions, @tiers, @currencies,
+                             {string.Join(", ", s_lineColumns.Select(c => "@" + c.Column))})
+        ON CONFLICT (day, campaign_id, dealer_id, sku, category) DO UPDATE SET
+            region = COALESCE(analytics_lines.region, EXCLUDED.region),
+            channel_tier = COALESCE(analytics_lines.channel_tier, EXCLUDED.channel_tier),
+            {string.Join(",\n    ", s_lineColumns.Select(c => $"{c.Column} = analytics_lines.{c.Column} + EXCLUDED.{c.Column}"))}
+        """;
+
+    /// <summary>Adds the batch's per-line figures to analytics_lines, in key order (as the daily upsert does).</summary>
+    private static void AddLines(NpgsqlBatch batch, RedemptionEvent[] events, IReadOnlyDictionary<string, DealerFacts> dealers)
+    {
+        var rows = LineAnalytics.Aggregate(events)
+            .OrderBy(r => r.Key.Day).ThenBy(r => r.Key.CampaignId, StringComparer.Ordinal).ThenBy(r => r.Key.DealerId, StringComparer.Ordinal)
+            .ThenBy(r => r.Key.Sku, StringComparer.Ordinal).ThenBy(r => r.Key.Category, StringComparer.Ordinal)
+            .ToArray();
+        if (rows.Length == 0)
+        {
+            return;
+        }
+
+        var currencies = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var e in events)
+        {
+            currencies.TryAdd(e.CampaignId, e.Currency);
+        }
+
+        var command = FraudStore.Command(s_insertLines,
+            new NpgsqlParameter<DateOnly[]>("days", NpgsqlDbType.Array | NpgsqlDbType.Date) { TypedValue = rows.Select(r => r.Key.Day).ToArray() },
+            FraudStore.Texts("campaigns", rows.Select(r => r.Key.CampaignId)),
+            FraudStore.Texts("dealers", rows.Select(r => r.Key.DealerId)),
+            FraudStore.Texts("skus", rows.Select(r => r.Key.Sku)),
+            FraudStore.Texts("categories", rows.Select(r => r.Key.Category)),
+            FraudStore.Texts("regions", rows.Select(r => dealers.GetValueOrDefault(r.Key.DealerId)?.Region)),
+            FraudStore.Texts("tiers", rows.Select(r => dealers.GetValueOrDefault(r.Key.DealerId)?.ChannelTier)),
+            FraudStore.Texts("currencies", rows.Select(r => currencies[r.Key.CampaignId])));
+        foreach (var (column, value) in s_lineColumns)
+        {
+            command.Parameters.Add(FraudStore.Longs(column, rows.Select(r => value(r.Value))));
+        }
+
+        batch.BatchCommands.Add(command);
+    }
+
     // ---- reads -------------------------------------------------------------------------------------
 
+    /// <summary>
+    /// Figures per group. By campaign, dealer, region, channel tier or day: redemption counts and discount from
+    /// analytics_daily, units, revenue, cost and margin from analytics_lines. By SKU or category everything comes from
+    /// analytics_lines: a "redemption" is then a discounted line of that SKU or category, a "reversal" a return of one.
+    /// </summary>
     public async Task<AnalyticsRow[]> RedemptionsAsync(string groupBy, AnalyticsFilter filter)
     {
         var key = groupBy switch
@@ -104,15 +169,29 @@ public sealed class AnalyticsStore(Database database)
             AnalyticsDimensions.Region => "COALESCE(region, 'unknown')",
             AnalyticsDimensions.ChannelTier => "COALESCE(channel_tier, 'unknown')",
             AnalyticsDimensions.Day => "to_char(day, 'YYYY-MM-DD')",
+            AnalyticsDimensions.Sku => "sku",
+            AnalyticsDimensions.Category => "COALESCE(NULLIF(category, ''), 'unknown')",
             _ => throw new ArgumentOutOfRangeException(nameof(groupBy), groupBy, "unknown dimension"),
         };
-        await using var command = _db.CreateCommand(
-            $"""
-            SELECT {key} AS k, currency, sum(redemptions)::bigint, sum(reversals)::bigint, sum(discount)::bigint,
-                   sum(reversed_discount)::bigint, sum(eligible_value)::bigint
-            FROM analytics_daily WHERE {Where}
-            GROUP BY 1, 2 ORDER BY 1, 2 LIMIT 10000
-            """);
+        var lineSums = string.Join(", ", s_lineColumns.Select(c => $"sum({c.Column})::bigint AS {c.Column}"));
+        var lines = $"SELECT {key} AS k, currency, {lineSums} FROM analytics_lines WHERE {Where} GROUP BY 1, 2";
+        var sql = groupBy is AnalyticsDimensions.Sku or AnalyticsDimensions.Category
+            ? $"""
+              SELECT l.k, l.currency, l.lines, l.returns, l.discount, l.returned_discount, l.revenue,
+                     {string.Join(", ", s_lineColumns.Select(c => "l." + c.Column))}
+              FROM ({lines}) l ORDER BY 1, 2 LIMIT 10000
+              """
+            : $"""
+              SELECT d.k, d.currency, d.redemptions, d.reversals, d.discount, d.reversed_discount, d.eligible_value,
+                     {string.Join(", ", s_lineColumns.Select(c => $"COALESCE(l.{c.Column}, 0)"))}
+              FROM (SELECT {key} AS k, currency, sum(redemptions)::bigint AS redemptions, sum(reversals)::bigint AS reversals,
+                           sum(discount)::bigint AS discount, sum(reversed_discount)::bigint AS reversed_discount,
+                           sum(eligible_value)::bigint AS eligible_value
+                    FROM analytics_daily WHERE {Where} GROUP BY 1, 2) d
+              LEFT JOIN ({lines}) l ON l.k = d.k AND l.currency = d.currency
+              ORDER BY 1, 2 LIMIT 10000
+              """;
+        await using var command = _db.CreateCommand(sql);
         AddFilter(command, filter);
         var rows = new List<AnalyticsRow>();
         await using var reader = await command.ExecuteReaderAsync();
@@ -122,6 +201,10 @@ public sealed class AnalyticsStore(Database database)
             var reversed = reader.GetInt64(5);
             var eligible = reader.GetInt64(6);
             var net = discount - reversed;
+            var f = new LineFigures(reader.GetInt64(7), reader.GetInt64(8), reader.GetInt64(9), reader.GetInt64(10), reader.GetInt64(11),
+                reader.GetInt64(12), reader.GetInt64(13), reader.GetInt64(14), reader.GetInt64(15), reader.GetInt64(16), reader.GetInt64(17),
+                reader.GetInt64(18), reader.GetInt64(19), reader.GetInt64(20), reader.GetInt64(21), reader.GetInt64(22));
+            var margin = MarginFigures.Of(f);
             rows.Add(new AnalyticsRow
             {
                 Key = reader.GetString(0),
@@ -134,6 +217,19 @@ public sealed class AnalyticsStore(Database database)
                 EligibleValue = eligible,
                 DiscountRateBps = eligible > 0 ? net * 10_000 / eligible : null,
                 MarginImpact = -net,
+                Units = f.Units,
+                ReturnedUnits = f.ReturnedUnits,
+                NetUnits = margin.NetUnits,
+                Revenue = f.Revenue,
+                ReturnedRevenue = f.ReturnedRevenue,
+                NetRevenue = margin.NetRevenue,
+                CostedRevenue = margin.CostedRevenue,
+                UncostedRevenue = margin.UncostedRevenue,
+                Cost = margin.Cost,
+                MarginBeforeDiscount = margin.MarginBeforeDiscount,
+                MarginAfterDiscount = margin.MarginAfterDiscount,
+                GrossMarginBps = margin.GrossMarginBps,
+                GrossMarginBeforeDiscountBps = margin.GrossMarginBeforeDiscountBps,
             });
         }
 

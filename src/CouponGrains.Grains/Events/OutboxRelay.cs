@@ -1,4 +1,7 @@
+using System.Text.Json;
 using CouponGrains.Contracts.Events;
+using CouponGrains.Contracts.Redemptions;
+using CouponGrains.Domain.Analytics;
 using CouponGrains.Grains.Storage;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -231,7 +234,8 @@ public sealed class OutboxRelay(
             """
             SELECT o.seq, o.event_id, o.type, o.redemption_id, o.amount, o.at, r.campaign_id, r.dealer_id, r.branch_id,
                    r.customer_id, r.order_id, r.code, r.currency, r.redeemed_at, r.discount, r.eligible_value,
-                   r.invoice_number, r.invoice_date, r.delivery_proof_ref
+                   r.invoice_number, r.invoice_date, r.delivery_proof_ref,
+                   CASE o.type WHEN 'redemption_committed' THEN r.lines WHEN 'redemption_reversed' THEN o.lines END
             FROM outbox o JOIN redemptions r ON r.id = o.redemption_id
             WHERE ((o.seq > @after AND (@upto::bigint IS NULL OR o.seq <= @upto)) OR o.seq = ANY(@gaps))
             ORDER BY o.seq LIMIT @limit
@@ -244,16 +248,17 @@ public sealed class OutboxRelay(
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
+            var type = reader.GetString(2) switch
+            {
+                "redemption_committed" => RedemptionEventType.Committed,
+                "redemption_reversed" => RedemptionEventType.Reversed,
+                _ => RedemptionEventType.Invoiced,
+            };
             rows.Add(new RedemptionEvent
             {
                 Seq = reader.GetInt64(0),
                 EventId = reader.GetString(1),
-                Type = reader.GetString(2) switch
-                {
-                    "redemption_committed" => RedemptionEventType.Committed,
-                    "redemption_reversed" => RedemptionEventType.Reversed,
-                    _ => RedemptionEventType.Invoiced,
-                },
+                Type = type,
                 RedemptionId = reader.GetString(3),
                 Amount = reader.GetInt64(4),
                 At = Utc(reader.GetFieldValue<DateTime>(5)),
@@ -270,11 +275,21 @@ public sealed class OutboxRelay(
                 InvoiceNumber = reader.IsDBNull(16) ? null : reader.GetString(16),
                 InvoiceDate = reader.IsDBNull(17) ? null : reader.GetFieldValue<DateOnly>(17),
                 DeliveryProofRef = reader.IsDBNull(18) ? null : reader.GetString(18),
+                Lines = reader.IsDBNull(19) ? [] : Lines(type, reader.GetString(19)),
             });
         }
 
         return rows;
     }
+
+    /// <summary>
+    /// An event's lines from the one jsonb column the batch query picked: the redemption's lines as bought for a
+    /// committed event (their quantity, price, cost and discount share never change), the outbox row's own lines
+    /// (what that reversal brought back) for a reversed one.
+    /// </summary>
+    private static RedemptionEventLine[] Lines(RedemptionEventType type, string json) => type == RedemptionEventType.Committed
+        ? LineAnalytics.Bought(JsonSerializer.Deserialize<RedemptionLine[]>(json, RedemptionLedger.Json) ?? [])
+        : JsonSerializer.Deserialize<RedemptionEventLine[]>(json, RedemptionLedger.Json) ?? [];
 
     /// <summary>Deletes rows every consumer has applied whose last two consumers committed together (each missed the other).</summary>
     private async Task SweepAsync(long cursor, CancellationToken ct)

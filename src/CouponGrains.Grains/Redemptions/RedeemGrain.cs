@@ -380,7 +380,11 @@ public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, IG
             if (lineDiscounts[i] > 0)
             {
                 var line = order.Lines[i];
-                lines[j++] = new RedemptionLine { Line = i, Sku = line.Sku, Quantity = line.Quantity, Discount = lineDiscounts[i] };
+                lines[j++] = new RedemptionLine
+                {
+                    Line = i, Sku = line.Sku, Category = line.Category, Quantity = line.Quantity, UnitPrice = line.UnitPrice,
+                    UnitCost = line.UnitCost, Discount = lineDiscounts[i],
+                };
             }
         }
 

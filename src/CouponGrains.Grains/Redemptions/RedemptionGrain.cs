@@ -5,6 +5,7 @@ using CouponGrains.Contracts.Caps;
 using CouponGrains.Contracts.Campaigns;
 using CouponGrains.Contracts.Coupons;
 using CouponGrains.Contracts.Redemptions;
+using CouponGrains.Domain.Analytics;
 using CouponGrains.Domain.Discounts;
 using CouponGrains.Grains.Audit;
 using CouponGrains.Grains.Caps;
@@ -52,7 +53,8 @@ public sealed class RedemptionGrain(RedemptionLedger ledger, IGrainFactory grain
             };
         }
 
-        var reversed = await ledger.ApplyReversalAsync(Id, current.Reversals, plan.Amount, plan.Completes, plan.Lines, reason);
+        var reversed = await ledger.ApplyReversalAsync(Id, current.Reversals, plan.Amount, plan.Completes, plan.Lines,
+            LineAnalytics.Returned(current.Lines, plan.Lines), reason);
         if (reversed is null)
         {
             // Another reversal got there first; answer with what the ledger now says.

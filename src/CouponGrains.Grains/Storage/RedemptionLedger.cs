@@ -5,6 +5,7 @@ using CouponGrains.Contracts.Access;
 using CouponGrains.Contracts.Campaigns;
 using CouponGrains.Contracts.Caps;
 using CouponGrains.Contracts.Coupons;
+using CouponGrains.Contracts.Events;
 using CouponGrains.Contracts.Redemptions;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -234,7 +235,7 @@ public sealed class RedemptionLedger : IAsyncDisposable
             times[i] = r.RedeemedAt.UtcDateTime;
             actors[i] = e.Actor.KeyId;
             roles[i] = e.Actor.Role;
-            lines[i] = JsonSerializer.Serialize(r.Lines, s_json);
+            lines[i] = JsonSerializer.Serialize(r.Lines, Json);
             eligible[i] = r.EligibleValue;
             warranties[i] = r.WarrantyKey;
             exclusive[i] = r.Exclusive;
@@ -376,7 +377,8 @@ public sealed class RedemptionLedger : IAsyncDisposable
         "invoice_number, invoice_date, delivery_proof_ref, reversed_at, reversal_reason, reversed_discount, request_hash, " +
         "lines, eligible_value, warranty_key, exclusive, reversal_seq";
 
-    private static readonly JsonSerializerOptions s_json = new(JsonSerializerDefaults.Web);
+    /// <summary>How line arrays are written to the ledger's and the outbox's jsonb columns (and read back by the relay).</summary>
+    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     public async Task<StoredRedemption?> FindByKeyAsync(string scope, string key)
     {
@@ -399,10 +401,10 @@ public sealed class RedemptionLedger : IAsyncDisposable
     /// back, the lines as they now stand, and, when <paramref name="completes"/>, the status reversed. A
     /// compare-and-set on the reversal count, so two reversals can never both apply; null when it did not
     /// apply (the redemption is no longer committed or was reversed meanwhile). The outbox gets the event
-    /// '{id}:reversed:{n}' in the same statement.
+    /// '{id}:reversed:{n}' in the same statement, with <paramref name="returned"/> (what came back per line) as its lines.
     /// </summary>
     public async Task<RedemptionRecord?> ApplyReversalAsync(string id, int reversalsBefore, long amount, bool completes,
-        RedemptionLine[] lines, string reason)
+        RedemptionLine[] lines, RedemptionEventLine[] returned, string reason)
     {
         await using var command = _db.CreateCommand(
             $"""
@@ -413,8 +415,8 @@ public sealed class RedemptionLedger : IAsyncDisposable
                 WHERE id = @id AND status = 'committed' AND reversal_seq = @before
                 RETURNING {Columns}),
             ev AS (
-                INSERT INTO outbox (event_id, type, redemption_id, amount)
-                SELECT id || ':reversed:' || reversal_seq, 'redemption_reversed', id, @amount FROM upd)
+                INSERT INTO outbox (event_id, type, redemption_id, amount, lines)
+                SELECT id || ':reversed:' || reversal_seq, 'redemption_reversed', id, @amount, @returned::jsonb FROM upd)
             SELECT * FROM upd
             """);
         command.Parameters.AddWithValue("id", id);
@@ -422,7 +424,8 @@ public sealed class RedemptionLedger : IAsyncDisposable
         command.Parameters.AddWithValue("amount", amount);
         command.Parameters.AddWithValue("completes", completes);
         command.Parameters.AddWithValue("reason", reason);
-        command.Parameters.AddWithValue("lines", JsonSerializer.Serialize(lines, s_json));
+        command.Parameters.AddWithValue("lines", JsonSerializer.Serialize(lines, Json));
+        command.Parameters.AddWithValue("returned", JsonSerializer.Serialize(returned, Json));
         return (await ReadOneAsync(command))?.Record;
     }
 
@@ -534,7 +537,7 @@ public sealed class RedemptionLedger : IAsyncDisposable
             ReversedAt = reader.IsDBNull(14) ? null : new DateTimeOffset(reader.GetFieldValue<DateTime>(14), TimeSpan.Zero),
             ReversalReason = reader.IsDBNull(15) ? null : reader.GetString(15),
             ReversedDiscount = reader.GetInt64(16),
-            Lines = reader.IsDBNull(18) ? [] : JsonSerializer.Deserialize<RedemptionLine[]>(reader.GetString(18), s_json) ?? [],
+            Lines = reader.IsDBNull(18) ? [] : JsonSerializer.Deserialize<RedemptionLine[]>(reader.GetString(18), Json) ?? [],
             EligibleValue = reader.GetInt64(19),
             WarrantyKey = reader.IsDBNull(20) ? null : reader.GetString(20),
             Exclusive = reader.GetBoolean(21),
