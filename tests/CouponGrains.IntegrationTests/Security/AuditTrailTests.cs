@@ -245,13 +245,20 @@ public sealed class AuditTrailTests(ApiFixture api)
     public async Task DryRunsWriteNoEntry()
     {
         var (dealer, keyId, client) = await DealerWithKeyAsync();
-        var code = await api.NamedCodeAsync(await api.CreateActiveCampaignAsync(), dealerId: dealer);
+        var campaign = await api.CreateActiveCampaignAsync();
+        var code = await api.NamedCodeAsync(campaign, dealerId: dealer);
 
         (await client.PostAsJsonAsync("/api/v1/validations", ApiFixture.Order(code, dealer))).EnsureSuccessStatusCode();
         (await client.PostAsJsonAsync("/api/v1/qualifications", ApiFixture.Order(code, dealer))).EnsureSuccessStatusCode();
+        var (marketingId, marketing) = await KeyAsync(Roles.Marketing);
+        (await marketing.PostAsJsonAsync($"/api/v1/campaigns/{campaign}/projection",
+            new { catalogue = new[] { new { sku = "BP-220", category = "brakes", unitPrice = 1000, unitCost = 700 } } })).EnsureSuccessStatusCode();
 
-        var page = await api.Admin.GetFromJsonAsync<JsonObject>($"/api/v1/audit?actorKeyId={keyId}");
-        Assert.Empty(page!["items"]!.AsArray());
+        foreach (var actor in new[] { keyId, marketingId })
+        {
+            var page = await api.Admin.GetFromJsonAsync<JsonObject>($"/api/v1/audit?actorKeyId={actor}");
+            Assert.Empty(page!["items"]!.AsArray());
+        }
     }
 
     [Fact]
