@@ -70,6 +70,7 @@ public static class ApiHostingExtensions
             .AddPolicy(Policies.Staff, p => p.RequireRole(Roles.Staff))
             .AddPolicy(Policies.Approvers, p => p.RequireRole(Roles.Admin, Roles.Finance, Roles.Approver))
             .AddPolicy(Policies.Auditors, p => p.RequireRole(Roles.Admin, Roles.Finance, Roles.Ops))
+            .AddPolicy(Policies.Settlement, p => p.RequireRole(Roles.Admin, Roles.Finance, Roles.Dealer))
             .AddPolicy(Policies.Redeemers, p => p.RequireRole(Roles.All));
         services.AddRateLimiter(o =>
         {

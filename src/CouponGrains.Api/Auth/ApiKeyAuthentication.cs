@@ -236,6 +236,9 @@ public static class Policies
     public const string Approvers = "approvers";
     public const string Auditors = "auditors";
 
+    /// <summary>Claims and credit notes: finance and admin see all of settlement, a dealer key only its own.</summary>
+    public const string Settlement = "settlement";
+
     public static Actor ToActor(this ClaimsPrincipal user) =>
         new(user.FindFirstValue(ApiKeyAuthenticationHandler.KeyIdClaim) ?? "unknown",
             user.FindFirstValue(ApiKeyAuthenticationHandler.RoleClaim) ?? "unknown",

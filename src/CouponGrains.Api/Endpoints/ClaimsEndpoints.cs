@@ -48,9 +48,9 @@ public static class ClaimsEndpoints
     {
         var group = routes.MapGroup("/claims").WithTags("Claims");
         group.MapPost("/", SubmitAsync).WithName("SubmitClaim")
-            .WithSummary("Submit a claim with document references (URI + SHA-256); a dealer key for its own dealer").RequireAuthorization(Policies.Redeemers);
-        group.MapGet("/", ListAsync).WithName("ListClaims").WithSummary("Claims, newest first; a dealer key sees its own").RequireAuthorization(Policies.Redeemers);
-        group.MapGet("/{id}", GetAsync).WithName("GetClaim").WithSummary("One claim").RequireAuthorization(Policies.Redeemers);
+            .WithSummary("Submit a claim with document references (URI + SHA-256); a dealer key for its own dealer").RequireAuthorization(Policies.Settlement);
+        group.MapGet("/", ListAsync).WithName("ListClaims").WithSummary("Claims, newest first; a dealer key sees its own").RequireAuthorization(Policies.Settlement);
+        group.MapGet("/{id}", GetAsync).WithName("GetClaim").WithSummary("One claim").RequireAuthorization(Policies.Settlement);
         group.MapPost("/{id}/decision", DecideAsync).WithName("DecideClaim")
             .WithSummary("Approve, partially accept (acceptedAmount) or reject (reasonCode) a submitted claim").RequireAuthorization(Policies.Finance);
         return group;
@@ -58,11 +58,6 @@ public static class ClaimsEndpoints
 
     public static async Task<Results<Created<Claim>, ProblemHttpResult>> SubmitAsync(IGrainFactory grains, ClaimsPrincipal user, ClaimRequest? body)
     {
-        if (!user.MaySeeSettlement())
-        {
-            return Problems.Forbidden("Claims are submitted by dealer keys, finance or admin.");
-        }
-
         var dealerId = body?.DealerId ?? user.DealerId();
         if (dealerId is not null && CodeFormat.IsValidId(dealerId) && !user.MayAccessDealer(dealerId))
         {
@@ -137,11 +132,6 @@ public static class ClaimsEndpoints
     public static async Task<Results<Ok<Claim[]>, ProblemHttpResult>> ListAsync(IGrainFactory grains, ClaimsPrincipal user, string? dealerId,
         string? status, string? limit)
     {
-        if (!user.MaySeeSettlement())
-        {
-            return Problems.Forbidden("Only finance, admin and dealer keys read claims.");
-        }
-
         var errors = new List<FieldError>();
         PipelineQuery.Id(dealerId, "dealerId", errors);
         PipelineQuery.OneOf(status, "status",
@@ -162,7 +152,7 @@ public static class ClaimsEndpoints
 
     public static async Task<Results<Ok<Claim>, ProblemHttpResult>> GetAsync(IGrainFactory grains, ClaimsPrincipal user, string id)
     {
-        var claim = user.MaySeeSettlement() && CodeFormat.IsValidId(id) ? await grains.GetGrain<ISettlementGrain>(0).GetClaimAsync(id) : null;
+        var claim = CodeFormat.IsValidId(id) ? await grains.GetGrain<ISettlementGrain>(0).GetClaimAsync(id) : null;
         return claim is not null && user.MayAccessDealer(claim.Submission.DealerId) ? TypedResults.Ok(claim) : Problems.NotFound("claim");
     }
 

@@ -1,12 +1,10 @@
 using System.Globalization;
-using System.Security.Claims;
 using CouponGrains.Api.Http;
-using CouponGrains.Contracts.Access;
 using CouponGrains.Contracts.Coupons;
 
 namespace CouponGrains.Api.Endpoints;
 
-/// <summary>Query-string and role helpers shared by the fraud, settlement, claims and analytics endpoints.</summary>
+/// <summary>Query-string helpers shared by the fraud, settlement, claims and analytics endpoints.</summary>
 internal static class PipelineQuery
 {
     public static string? Id(string? value, string field, List<FieldError> errors)
@@ -78,8 +76,4 @@ internal static class PipelineQuery
         errors.Add(new("limit", $"must be from 1 to {max}."));
         return 100;
     }
-
-    /// <summary>Finance and admin see all of settlement; a dealer key only its own; other staff nothing.</summary>
-    public static bool MaySeeSettlement(this ClaimsPrincipal user) =>
-        user.IsInRole(Roles.Finance) || user.IsInRole(Roles.Admin) || user.IsInRole(Roles.Dealer);
 }

@@ -33,9 +33,9 @@ public static class SettlementEndpoints
             .WithSummary("Credit every invoiced, not yet credited redemption of the period (invoice date), debit reversals after settlement, pay accepted claims")
             .RequireAuthorization(Policies.Finance);
         group.MapGet("/credit-notes", ListAsync).WithName("ListCreditNotes")
-            .WithSummary("Credit notes, newest first (finance, admin; a dealer key sees its own)").RequireAuthorization(Policies.Redeemers);
+            .WithSummary("Credit notes, newest first (finance, admin; a dealer key sees its own)").RequireAuthorization(Policies.Settlement);
         group.MapGet("/credit-notes/{id}", GetAsync).WithName("GetCreditNote")
-            .WithSummary("One credit note with its lines: the JSON an ERP imports").RequireAuthorization(Policies.Redeemers);
+            .WithSummary("One credit note with its lines: the JSON an ERP imports").RequireAuthorization(Policies.Settlement);
         group.MapGet("/reconciliation.csv", ReconciliationAsync).WithName("ReconciliationCsv")
             .WithSummary("CSV: redemption → invoice → credit note → amounts, for redemptions made in [from, to]").RequireAuthorization(Policies.Finance);
         group.MapPut("/campaigns/{campaignId}/delivery-proof", SetRuleAsync).WithName("SetDeliveryProofRule")
@@ -74,11 +74,6 @@ public static class SettlementEndpoints
     public static async Task<Results<Ok<CreditNote[]>, ProblemHttpResult>> ListAsync(IGrainFactory grains, ClaimsPrincipal user,
         string? dealerId, string? limit)
     {
-        if (!user.MaySeeSettlement())
-        {
-            return Problems.Forbidden("Only finance, admin and dealer keys read credit notes.");
-        }
-
         var errors = new List<FieldError>();
         PipelineQuery.Id(dealerId, "dealerId", errors);
         var size = PipelineQuery.Limit(limit, errors);
@@ -97,11 +92,6 @@ public static class SettlementEndpoints
 
     public static async Task<Results<Ok<CreditNote>, ProblemHttpResult>> GetAsync(IGrainFactory grains, ClaimsPrincipal user, string id)
     {
-        if (!user.MaySeeSettlement())
-        {
-            return Problems.Forbidden("Only finance, admin and dealer keys read credit notes.");
-        }
-
         var note = CodeFormat.IsValidId(id) ? await grains.GetGrain<ISettlementGrain>(0).GetCreditNoteAsync(id) : null;
         return note is not null && user.MayAccessDealer(note.DealerId) ? TypedResults.Ok(note) : Problems.NotFound("credit note");
     }

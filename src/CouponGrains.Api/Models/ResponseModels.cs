@@ -59,11 +59,18 @@ public static class ResponseMapping
     public static CouponResponse ToResponse(this CouponView v) =>
         new(v.Code, v.CampaignId, v.DealerId, v.Uses, v.MaxUses, v.Status, v.ExpiresAt);
 
-    /// <param name="dealerView">True for a dealer key, which learns nothing about codes that are not its own.</param>
-    public static ValidationResponse ToResponse(this ValidationResult v, bool dealerView = false) =>
-        new(v.Code, v.Valid, v.Discount, v.Currency, v.CampaignId,
-            v.Reasons.Select(r => dealerView ? AsSeenByDealer(r) : r).Select(r => new ReasonResponse(r.Code.ToWire(), r.Message)).ToArray(),
-            LineShares(v.LineDiscounts));
+    /// <param name="dealerView">True for a dealer key, which learns nothing about codes that are not its own: another
+    /// dealer's code answers exactly as an unknown one, without its campaign, discount or other reasons.</param>
+    public static ValidationResponse ToResponse(this ValidationResult v, bool dealerView = false)
+    {
+        if (dealerView && v.Reasons.Any(r => r.Code == RejectionCode.DealerMismatch))
+        {
+            v = s_unknownCode with { Code = v.Code };
+        }
+
+        return new(v.Code, v.Valid, v.Discount, v.Currency, v.CampaignId,
+            v.Reasons.Select(r => new ReasonResponse(r.Code.ToWire(), r.Message)).ToArray(), LineShares(v.LineDiscounts));
+    }
 
     public static StackValidationResponse ToResponse(this StackValidation v, bool dealerView) => new(
         v.Codes.Select(c => new StackCodeResponse(c.Code, c.CampaignId, c.State, c.Discount, LineShares(c.LineDiscounts),
@@ -73,6 +80,9 @@ public static class ResponseMapping
     private static ReasonResponse Reason(Rejection r) => new(r.Code.ToWire(), r.Message);
 
     private static readonly Rejection s_noSuchCode = new(RejectionCode.CouponNotFound, "No such coupon code.");
+
+    /// <summary>What validating an unknown code answers (as the validator does).</summary>
+    private static readonly ValidationResult s_unknownCode = new() { Reasons = [s_noSuchCode] };
 
     /// <summary>"Not your code" reads exactly like "no such code" to a dealer, so codes cannot be probed.</summary>
     public static Rejection AsSeenByDealer(Rejection r) => r.Code == RejectionCode.DealerMismatch ? s_noSuchCode : r;

@@ -86,7 +86,7 @@ public sealed class Blacklist(Database database, AuditLog audit, TimeProvider cl
         }
 
         await PipelineAudit.AppendAsync(connection, tx, audit, AuditEntry.For(actor, PipelineAuditNames.Added, PipelineAuditNames.Blacklist, entry.Id)
-            with { ReasonCode = kind, Note = reason, After = System.Text.Json.JsonSerializer.Serialize(entry) });
+            with { ReasonCode = kind, Note = reason, After = AuditJson.Of(entry) });
         await tx.CommitAsync();
         await ReloadAsync(CancellationToken.None);
         return entry;
@@ -96,18 +96,25 @@ public sealed class Blacklist(Database database, AuditLog audit, TimeProvider cl
     {
         await using var connection = await _db.OpenConnectionAsync();
         await using var tx = await connection.BeginTransactionAsync();
+        BlacklistEntry removed;
         await using (var command = new NpgsqlCommand(
-            "UPDATE blacklist SET removed_at = now(), removed_by = @by WHERE id = @id AND removed_at IS NULL", connection, tx))
+            $"UPDATE blacklist SET removed_at = now(), removed_by = @by WHERE id = @id AND removed_at IS NULL RETURNING {EntryColumns}",
+            connection, tx))
         {
             command.Parameters.AddWithValue("id", id);
             command.Parameters.AddWithValue("by", actor.KeyId);
-            if (await command.ExecuteNonQueryAsync() == 0)
+            await using var reader = await command.ExecuteReaderAsync();
+            if (!await reader.ReadAsync())
             {
                 return false;
             }
+
+            removed = ReadEntry(reader);
         }
 
-        await PipelineAudit.AppendAsync(connection, tx, audit, AuditEntry.For(actor, PipelineAuditNames.Removed, PipelineAuditNames.Blacklist, id));
+        // Before is the entry as it stood; after, nothing: it no longer blocks anyone.
+        await PipelineAudit.AppendAsync(connection, tx, audit,
+            AuditEntry.For(actor, PipelineAuditNames.Removed, PipelineAuditNames.Blacklist, id) with { Before = AuditJson.Of(removed) });
         await tx.CommitAsync();
         await ReloadAsync(CancellationToken.None);
         return true;
@@ -116,8 +123,8 @@ public sealed class Blacklist(Database database, AuditLog audit, TimeProvider cl
     public async Task<BlacklistEntry[]> ListAsync(string? kind)
     {
         await using var command = _db.CreateCommand(
-            """
-            SELECT id, kind, value, reason, expires_at, created_at, created_by FROM blacklist
+            $"""
+            SELECT {EntryColumns} FROM blacklist
             WHERE removed_at IS NULL AND (expires_at IS NULL OR expires_at > now()) AND (@kind::text IS NULL OR kind = @kind)
             ORDER BY created_at, id
             """);
@@ -126,20 +133,24 @@ public sealed class Blacklist(Database database, AuditLog audit, TimeProvider cl
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())
         {
-            entries.Add(new BlacklistEntry
-            {
-                Id = reader.GetString(0),
-                Kind = reader.GetString(1),
-                Value = reader.GetString(2),
-                Reason = reader.GetString(3),
-                ExpiresAt = reader.IsDBNull(4) ? null : reader.GetFieldValue<DateTimeOffset>(4),
-                CreatedAt = reader.GetFieldValue<DateTimeOffset>(5),
-                CreatedBy = reader.IsDBNull(6) ? null : reader.GetString(6),
-            });
+            entries.Add(ReadEntry(reader));
         }
 
         return entries.ToArray();
     }
+
+    private const string EntryColumns = "id, kind, value, reason, expires_at, created_at, created_by";
+
+    private static BlacklistEntry ReadEntry(NpgsqlDataReader reader) => new()
+    {
+        Id = reader.GetString(0),
+        Kind = reader.GetString(1),
+        Value = reader.GetString(2),
+        Reason = reader.GetString(3),
+        ExpiresAt = reader.IsDBNull(4) ? null : reader.GetFieldValue<DateTimeOffset>(4),
+        CreatedAt = reader.GetFieldValue<DateTimeOffset>(5),
+        CreatedBy = reader.IsDBNull(6) ? null : reader.GetString(6),
+    };
 
     /// <summary>Reloads the snapshot from PostgreSQL now.</summary>
     public async Task ReloadAsync(CancellationToken ct)

@@ -298,7 +298,13 @@ public sealed class FraudStore(Database database, AuditLog audit, IOptions<Pipel
 
         await PipelineAudit.AppendAsync(connection, tx, audit,
             AuditEntry.For(actor, confirm ? PipelineAuditNames.Confirmed : PipelineAuditNames.Dismissed, PipelineAuditNames.FraudFlag,
-                id.ToString(System.Globalization.CultureInfo.InvariantCulture)) with { Note = note });
+                id.ToString(System.Globalization.CultureInfo.InvariantCulture)) with
+            {
+                Note = note,
+                // Only an open flag is decided (the update's WHERE), so that is what it was.
+                Before = AuditJson.Of(new { Status = FraudFlagStatuses.Open }),
+                After = AuditJson.Of(new { flag.Status, flag.DecidedBy, flag.DecidedAt }),
+            });
         await tx.CommitAsync();
         return new FlagDecisionResult(FlagDecisionStatus.Done, flag);
     }

@@ -36,9 +36,11 @@ public sealed class ValidatorGrain(IGrainFactory grains, TimeProvider time, Coup
         for (var i = 0; i < checks.Length; i++)
         {
             var (result, definition) = checks[i];
-            if (definition is null)
+            // Another dealer's code takes no part in the stack and, like an unknown code, names no campaign.
+            var otherDealers = result.Reasons.FirstOrDefault(r => r.Code == RejectionCode.DealerMismatch);
+            if (definition is null || otherDealers is not null)
             {
-                unknown[codes[i]] = result.Reasons[0];
+                unknown[codes[i]] = otherDealers ?? result.Reasons[0];
                 continue;
             }
 

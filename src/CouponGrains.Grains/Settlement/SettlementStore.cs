@@ -158,7 +158,7 @@ public sealed class SettlementStore(Database database, AuditLog audit, TimeProvi
             await PipelineAudit.AppendAsync(connection, tx, audit,
                 AuditEntry.For(actor, PipelineAuditNames.Generated, PipelineAuditNames.CreditNote, id) with
                 {
-                    After = JsonSerializer.Serialize(new { note.DealerId, note.Currency, note.Total, lines = lines.Length, from, to }),
+                    After = AuditJson.Of(new { note.DealerId, note.Currency, note.Total, lines = lines.Length, from, to }),
                 });
             notes.Add(note);
         }
@@ -332,6 +332,14 @@ public sealed class SettlementStore(Database database, AuditLog audit, TimeProvi
     {
         await using var connection = await _db.OpenConnectionAsync();
         await using var tx = await connection.BeginTransactionAsync();
+        bool? before;
+        await using (var command = new NpgsqlCommand(
+            "SELECT requires_delivery_proof FROM settlement_campaign_rules WHERE campaign_id = @c FOR UPDATE", connection, tx))
+        {
+            command.Parameters.AddWithValue("c", campaignId);
+            before = await command.ExecuteScalarAsync() as bool?;
+        }
+
         await using (var command = new NpgsqlCommand(
             """
             INSERT INTO settlement_campaign_rules (campaign_id, requires_delivery_proof) VALUES (@c, @r)
@@ -346,7 +354,8 @@ public sealed class SettlementStore(Database database, AuditLog audit, TimeProvi
         await PipelineAudit.AppendAsync(connection, tx, audit,
             AuditEntry.For(actor, AuditNames.Updated, PipelineAuditNames.SettlementRule, campaignId) with
             {
-                After = JsonSerializer.Serialize(new { requiresDeliveryProof = required }),
+                Before = before is { } was ? AuditJson.Of(new { requiresDeliveryProof = was }) : null,
+                After = AuditJson.Of(new { requiresDeliveryProof = required }),
             });
         await tx.CommitAsync();
     }
@@ -387,7 +396,7 @@ public sealed class SettlementStore(Database database, AuditLog audit, TimeProvi
         {
             ReasonCode = submission.Kind,
             Documents = JsonSerializer.Serialize(submission.Documents),
-            After = JsonSerializer.Serialize(submission),
+            After = AuditJson.Of(submission),
         });
         await tx.CommitAsync();
         return claim;
@@ -448,7 +457,9 @@ public sealed class SettlementStore(Database database, AuditLog audit, TimeProvi
         {
             ReasonCode = decision.ReasonCode,
             Note = decision.Note,
-            After = JsonSerializer.Serialize(new { claim.Status, claim.AcceptedAmount }),
+            // Only a submitted claim is decided (the update's WHERE), and nothing of it was accepted yet.
+            Before = AuditJson.Of(new { Status = ClaimStatuses.Submitted, AcceptedAmount = (long?)null }),
+            After = AuditJson.Of(new { claim.Status, claim.AcceptedAmount }),
         });
         await tx.CommitAsync();
         return new ClaimDecisionResult(ClaimDecisionStatus.Done, claim);

@@ -183,13 +183,13 @@ public class ApiFixture : IAsyncLifetime
     public static async Task<string?> CodeOf(HttpResponseMessage response)
     {
         var body = await response.Content.ReadAsStringAsync();
-        if (string.IsNullOrEmpty(body))
+        if (string.IsNullOrEmpty(body) || response.Content.Headers.ContentType?.MediaType?.EndsWith("json", StringComparison.Ordinal) != true)
         {
             return null;
         }
 
         using var doc = JsonDocument.Parse(body);
-        return doc.RootElement.TryGetProperty("code", out var code) ? code.GetString() : null;
+        return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("code", out var code) ? code.GetString() : null;
     }
 
     public async Task DisposeAsync()

@@ -2,10 +2,16 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using CouponGrains.Contracts.Access;
+using CouponGrains.Contracts.Approvals;
 using CouponGrains.Contracts.Audit;
+using CouponGrains.Contracts.Fraud;
+using CouponGrains.Contracts.Redemptions;
+using CouponGrains.Contracts.Settlement;
 using CouponGrains.Grains.Audit;
+using CouponGrains.Grains.Events;
 using CouponGrains.Grains.Storage;
 using CouponGrains.IntegrationTests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 
@@ -100,6 +106,159 @@ public sealed class AuditTrailTests(ApiFixture api)
         var trail = string.Join("", (await EntriesAsync(AuditNames.ApiKey, keyId)).Select(e => e.ToJsonString()));
         Assert.DoesNotContain("cg_", trail);
         Assert.DoesNotContain("keyHash", trail);
+    }
+
+    private static string? Text(JsonNode? node, string member) => node?[member]?.GetValue<string>();
+
+    /// <summary>A fresh dealer with a key of its own.</summary>
+    private async Task<(string Dealer, string KeyId, HttpClient Client)> DealerWithKeyAsync()
+    {
+        var dealer = "D-AUD-" + Guid.NewGuid().ToString("N")[..8];
+        await api.PutDealerAsync(dealer);
+        var (keyId, client) = await KeyAsync(Roles.Dealer, dealer);
+        return (dealer, keyId, client);
+    }
+
+    private async Task<(string Id, HttpClient Client)> KeyAsync(string role, string? dealerId = null)
+    {
+        var (id, key) = await api.CreateKeyWithIdAsync(role, dealerId);
+        return (id, api.Client(key));
+    }
+
+    [Fact]
+    public async Task RedemptionsApprovalsAndRejectionsWriteExactlyOneEntryWithTheirActorAndStates()
+    {
+        var (dealer, dealerKeyId, dealerClient) = await DealerWithKeyAsync();
+        var (opsId, ops) = await KeyAsync(Roles.Ops);
+        var campaign = await api.CreateActiveCampaignAsync();
+
+        // Redeem, invoice (twice, the same invoice: one change), reverse: one entry each, by whoever made the call.
+        var id = await SecurityData.RedemptionAsync(api, dealerClient, campaign, dealer);
+        var redeemed = await OneAsync(AuditNames.Redemption, id, AuditNames.Redeemed, dealerKeyId);
+        Assert.Null(redeemed["before"]);
+        Assert.Equal(dealer, Text(redeemed["after"], "dealerId"));
+        Assert.Equal(1000, redeemed["after"]!["discount"]!.GetValue<long>());
+
+        var invoice = new { invoiceNumber = "INV-" + id, invoiceDate = SecurityData.Today };
+        (await dealerClient.PostAsJsonAsync($"/api/v1/redemptions/{id}/invoice", invoice)).EnsureSuccessStatusCode();
+        (await dealerClient.PostAsJsonAsync($"/api/v1/redemptions/{id}/invoice", invoice)).EnsureSuccessStatusCode();
+        var invoiced = await OneAsync(AuditNames.Redemption, id, AuditNames.Invoiced, dealerKeyId);
+        Assert.Null(Text(invoiced["before"], "invoiceNumber"));
+        Assert.Equal("INV-" + id, Text(invoiced["after"], "invoiceNumber"));
+
+        (await ops.PostAsJsonAsync($"/api/v1/redemptions/{id}/reversal", new { reason = "returned unopened" })).EnsureSuccessStatusCode();
+        var reversed = await OneAsync(AuditNames.Redemption, id, AuditNames.Reversed, opsId);
+        Assert.Equal(RedemptionStatuses.Committed, Text(reversed["before"], "status"));
+        Assert.Equal(RedemptionStatuses.Reversed, Text(reversed["after"], "status"));
+        Assert.Equal("returned unopened", Text(reversed, "note"));
+        Assert.Equal(3, (await EntriesAsync(AuditNames.Redemption, id)).Length);
+
+        // An approval decided by an approver.
+        var (approverId, approver) = await KeyAsync(Roles.Approver);
+        var approval = (await api.Services.GetRequiredService<IGrainFactory>().GetGrain<IApprovalGrain>(0).CreateAsync(new ApprovalRequest
+        {
+            DealerId = dealer, OrderHash = "h-" + Guid.NewGuid().ToString("N"), Amount = 500, Reason = ApprovalReasons.Goodwill,
+        }, Actor.System)).Id;
+        (await approver.PostAsJsonAsync($"/api/v1/approvals/{approval}/decision", new { decision = "approve", reasonCode = "ok" }))
+            .EnsureSuccessStatusCode();
+        var approved = await OneAsync(AuditNames.Approval, approval, ApprovalStatuses.Approved, approverId);
+        Assert.Equal(ApprovalStatuses.Pending, Text(approved["before"], "status"));
+        Assert.Equal(ApprovalStatuses.Approved, Text(approved["after"], "status"));
+
+        // A campaign rejected by finance.
+        var (financeId, finance) = await KeyAsync(Roles.Finance);
+        var pending = await SecurityData.IdOf(await api.Admin.PostAsJsonAsync("/api/v1/campaigns", SecurityData.Campaign()));
+        (await api.Admin.PostAsync($"/api/v1/campaigns/{pending}/submit", null)).EnsureSuccessStatusCode();
+        (await finance.PostAsJsonAsync($"/api/v1/campaigns/{pending}/reject", new { reasonCode = "budget_too_high" }))
+            .EnsureSuccessStatusCode();
+        var rejected = await OneAsync(AuditNames.Campaign, pending, AuditNames.Rejected, financeId);
+        Assert.Equal("pending_approval", Text(rejected["before"], "status"));
+        Assert.Equal("rejected", Text(rejected["after"], "status"));
+        Assert.Equal("budget_too_high", Text(rejected, "reasonCode"));
+    }
+
+    [Fact]
+    public async Task BlacklistFraudClaimAndSettlementCallsWriteExactlyOneEntryWithTheirActorAndStates()
+    {
+        var (dealer, dealerKeyId, dealerClient) = await DealerWithKeyAsync();
+        var (opsId, ops) = await KeyAsync(Roles.Ops);
+        var (financeId, finance) = await KeyAsync(Roles.Finance);
+
+        // Blacklist: added with the entry after, removed with the entry before.
+        var customer = "CU-AUD-" + Guid.NewGuid().ToString("N")[..6];
+        var entry = await SecurityData.IdOf(await ops.PostAsJsonAsync("/api/v1/blacklist", new { kind = "customer", value = customer, reason = "chargebacks" }));
+        var added = await OneAsync(PipelineAuditNames.Blacklist, entry, PipelineAuditNames.Added, opsId);
+        Assert.Null(added["before"]);
+        Assert.Equal(customer, Text(added["after"], "value"));
+        (await ops.DeleteAsync($"/api/v1/blacklist/{entry}")).EnsureSuccessStatusCode();
+        var removed = await OneAsync(PipelineAuditNames.Blacklist, entry, PipelineAuditNames.Removed, opsId);
+        Assert.Equal(customer, Text(removed["before"], "value"));
+        Assert.Null(removed["after"]);
+        Assert.Equal(2, (await EntriesAsync(PipelineAuditNames.Blacklist, entry)).Length);
+
+        // A fraud flag confirmed by ops.
+        var flag = await SecurityData.FraudFlagAsync(api, dealer);
+        (await ops.PostAsJsonAsync($"/api/v1/fraud/flags/{flag}/decision", new { decision = "confirm", note = "same order twice" })).EnsureSuccessStatusCode();
+        var confirmed = await OneAsync(PipelineAuditNames.FraudFlag, flag, PipelineAuditNames.Confirmed, opsId);
+        Assert.Equal(FraudFlagStatuses.Open, Text(confirmed["before"], "status"));
+        Assert.Equal(FraudFlagStatuses.Confirmed, Text(confirmed["after"], "status"));
+        Assert.Equal("same order twice", Text(confirmed, "note"));
+
+        // A claim submitted by the dealer, partially accepted by finance, then credited.
+        var claim = await SecurityData.ClaimAsync(dealerClient, dealer);
+        var submitted = await OneAsync(PipelineAuditNames.Claim, claim, PipelineAuditNames.Submitted, dealerKeyId);
+        Assert.Equal(5_000, submitted["after"]!["amount"]!.GetValue<long>());
+        Assert.Equal("warranty", Text(submitted, "reasonCode"));
+        Assert.Single(submitted["documents"]!.AsArray());
+        (await finance.PostAsJsonAsync($"/api/v1/claims/{claim}/decision",
+            new { decision = "partially_accept", acceptedAmount = 3_000, reasonCode = "amount_not_supported" })).EnsureSuccessStatusCode();
+        var decided = await OneAsync(PipelineAuditNames.Claim, claim, ClaimStatuses.PartiallyAccepted, financeId);
+        Assert.Equal(ClaimStatuses.Submitted, Text(decided["before"], "status"));
+        Assert.Equal(ClaimStatuses.PartiallyAccepted, Text(decided["after"], "status"));
+        Assert.Equal(3_000, decided["after"]!["acceptedAmount"]!.GetValue<long>());
+        Assert.Equal(2, (await EntriesAsync(PipelineAuditNames.Claim, claim)).Length);
+
+        var notes = await finance.PostAsJsonAsync("/api/v1/settlements/credit-notes", SecurityData.CreditNoteRun(dealer));
+        var note = Assert.Single((await notes.Content.ReadFromJsonAsync<JsonArray>())!)!["id"]!.GetValue<string>();
+        var generated = await OneAsync(PipelineAuditNames.CreditNote, note, PipelineAuditNames.Generated, financeId);
+        Assert.Null(generated["before"]);
+        Assert.Equal(dealer, Text(generated["after"], "dealerId"));
+        Assert.Equal(3_000, generated["after"]!["total"]!.GetValue<long>());
+
+        // The delivery-proof rule: each change with what it replaced.
+        var campaign = await api.CreateActiveCampaignAsync();
+        foreach (var required in new[] { true, false })
+        {
+            (await finance.PutAsJsonAsync($"/api/v1/settlements/campaigns/{campaign}/delivery-proof", new { required })).EnsureSuccessStatusCode();
+        }
+
+        var rules = await EntriesAsync(PipelineAuditNames.SettlementRule, campaign, AuditNames.Updated);
+        Assert.Equal(2, rules.Length);
+        Assert.All(rules, r => Assert.Equal(financeId, Text(r, "actorKeyId")));
+        Assert.Null(rules[1]["before"]);
+        Assert.True(rules[1]["after"]!["requiresDeliveryProof"]!.GetValue<bool>());
+        Assert.True(rules[0]["before"]!["requiresDeliveryProof"]!.GetValue<bool>());
+        Assert.False(rules[0]["after"]!["requiresDeliveryProof"]!.GetValue<bool>());
+    }
+
+    [Fact]
+    public async Task DryRunsWriteNoEntry()
+    {
+        var (dealer, keyId, client) = await DealerWithKeyAsync();
+        var campaign = await api.CreateActiveCampaignAsync();
+        var code = await api.NamedCodeAsync(campaign, dealerId: dealer);
+
+        (await client.PostAsJsonAsync("/api/v1/validations", ApiFixture.Order(code, dealer))).EnsureSuccessStatusCode();
+        (await client.PostAsJsonAsync("/api/v1/qualifications", ApiFixture.Order(code, dealer))).EnsureSuccessStatusCode();
+        var (marketingId, marketing) = await KeyAsync(Roles.Marketing);
+        (await marketing.PostAsJsonAsync($"/api/v1/campaigns/{campaign}/projection",
+            new { catalogue = new[] { new { sku = "BP-220", category = "brakes", unitPrice = 1000, unitCost = 700 } } })).EnsureSuccessStatusCode();
+
+        foreach (var actor in new[] { keyId, marketingId })
+        {
+            var page = await api.Admin.GetFromJsonAsync<JsonObject>($"/api/v1/audit?actorKeyId={actor}");
+            Assert.Empty(page!["items"]!.AsArray());
+        }
     }
 
     [Fact]
