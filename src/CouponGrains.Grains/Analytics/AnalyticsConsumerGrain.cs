@@ -19,6 +19,12 @@ public sealed class AnalyticsConsumerGrain(AnalyticsStore store) : EventConsumer
     private readonly Dictionary<string, DealerFacts> _dealers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, CampaignFacts> _campaigns = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Campaigns whose facts this activation has written: the facts are cached for its life, so writing them
+    /// again would only lock the campaign's row (shared by every partition) for nothing.
+    /// </summary>
+    private readonly HashSet<string> _campaignsWritten = new(StringComparer.Ordinal);
+
     protected override async Task<int> ApplyAsync(RedemptionEvent[] events)
     {
         foreach (var dealerId in events.Select(e => e.DealerId).Distinct(StringComparer.Ordinal).Where(d => !_dealers.ContainsKey(d)).ToArray())
@@ -33,6 +39,10 @@ public sealed class AnalyticsConsumerGrain(AnalyticsStore store) : EventConsumer
             _campaigns[campaignId] = new CampaignFacts(view?.Definition.Name, view?.Definition.Kind, view?.Definition.Currency, view?.Definition.Budget);
         }
 
-        return await store.ApplyAsync(events, _dealers, _campaigns);
+        var unwritten = events.Select(e => e.CampaignId).Distinct(StringComparer.Ordinal).Where(c => !_campaignsWritten.Contains(c))
+            .ToDictionary(c => c, c => _campaigns[c], StringComparer.Ordinal);
+        var applied = await store.ApplyAsync(events, _dealers, unwritten);
+        _campaignsWritten.UnionWith(unwritten.Keys);
+        return applied;
     }
 }

@@ -227,7 +227,11 @@ public sealed class OutboxRelay(
         Interlocked.Add(ref _published, rows.Count);
     }
 
-    /// <summary>Rows after the cursor (up to <paramref name="upTo"/> when given) and the rows with the listed seqs.</summary>
+    /// <summary>
+    /// Rows after the cursor (up to <paramref name="upTo"/> when given) and the rows with the listed seqs: two
+    /// index range reads rather than one OR, which the planner can only answer by scanning the outbox, and
+    /// one ledger lookup per row (LATERAL), never a hash of the whole ledger when its statistics lag.
+    /// </summary>
     private async Task<List<RedemptionEvent>> ReadAsync(long after, long[] gaps, long? upTo, CancellationToken ct)
     {
         await using var command = _db.CreateCommand(
@@ -236,8 +240,10 @@ public sealed class OutboxRelay(
                    r.customer_id, r.order_id, r.code, r.currency, r.redeemed_at, r.discount, r.eligible_value,
                    r.invoice_number, r.invoice_date, r.delivery_proof_ref,
                    CASE o.type WHEN 'redemption_committed' THEN r.lines WHEN 'redemption_reversed' THEN o.lines END
-            FROM outbox o JOIN redemptions r ON r.id = o.redemption_id
-            WHERE ((o.seq > @after AND (@upto::bigint IS NULL OR o.seq <= @upto)) OR o.seq = ANY(@gaps))
+            FROM ((SELECT * FROM outbox WHERE seq > @after AND (@upto::bigint IS NULL OR seq <= @upto) ORDER BY seq LIMIT @limit)
+                  UNION
+                  (SELECT * FROM outbox WHERE seq = ANY(@gaps))) AS o
+            CROSS JOIN LATERAL (SELECT * FROM redemptions WHERE id = o.redemption_id LIMIT 1) AS r
             ORDER BY o.seq LIMIT @limit
             """);
         command.Parameters.AddWithValue("after", after);

@@ -9,5 +9,6 @@ public interface IFraudConsumerGrain : IEventConsumerGrain;
 [ImplicitStreamSubscription(PipelineNames.Namespace), GrainType("fraud-consumer")]
 public sealed class FraudConsumerGrain(FraudStore store) : EventConsumerGrain, IFraudConsumerGrain
 {
-    protected override Task<int> ApplyAsync(RedemptionEvent[] events) => store.ApplyAsync(events);
+    protected override Task<int> ApplyAsync(RedemptionEvent[] events) =>
+        store.ApplyAsync(events, int.Parse(this.GetPrimaryKeyString(), System.Globalization.CultureInfo.InvariantCulture));
 }

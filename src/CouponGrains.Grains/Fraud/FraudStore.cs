@@ -21,10 +21,14 @@ public sealed class FraudStore(Database database, AuditLog audit, IOptions<Pipel
     private readonly NpgsqlDataSource _db = database.DataSource;
     private readonly PipelineOptions _options = options.Value;
 
-    public Task<int> ApplyAsync(IReadOnlyList<RedemptionEvent> events) =>
-        ConsumerTransaction.RunAsync(_db, PipelineNames.Fraud, events, ApplyFreshAsync);
+    /// <summary>
+    /// Applies a batch of one partition's events. Per-minute rates are counted per partition (summed when
+    /// read), so partitions never wait on each other's row of a shared code.
+    /// </summary>
+    public Task<int> ApplyAsync(IReadOnlyList<RedemptionEvent> events, int partition = 0) =>
+        ConsumerTransaction.RunAsync(_db, PipelineNames.Fraud, events, (connection, tx, fresh) => ApplyFreshAsync(connection, tx, fresh, partition));
 
-    private async Task ApplyFreshAsync(NpgsqlConnection connection, NpgsqlTransaction tx, RedemptionEvent[] events)
+    private async Task ApplyFreshAsync(NpgsqlConnection connection, NpgsqlTransaction tx, RedemptionEvent[] events, int partition)
     {
         var committed = events.Where(e => e.Type == RedemptionEventType.Committed).OrderBy(e => e.RedemptionId, StringComparer.Ordinal).ToArray();
         var invoiced = events.Where(e => e.Type == RedemptionEventType.Invoiced && e.InvoiceNumber is not null).ToArray();
@@ -52,11 +56,12 @@ public sealed class FraudStore(Database database, AuditLog audit, IOptions<Pipel
                 .OrderBy(k => k.Kind, StringComparer.Ordinal).ThenBy(k => k.Entity, StringComparer.Ordinal).ThenBy(k => k.Minute).ToArray();
             batch.BatchCommands.Add(Command(
                 """
-                INSERT INTO fraud_rates (kind, entity, minute, n) SELECT * FROM unnest(@kinds, @entities, @minutes, @ns)
-                ON CONFLICT (kind, entity, minute) DO UPDATE SET n = fraud_rates.n + EXCLUDED.n
+                INSERT INTO fraud_rates (kind, entity, minute, part, n) SELECT k, e, m, @part, n FROM unnest(@kinds, @entities, @minutes, @ns) AS r(k, e, m, n)
+                ON CONFLICT (kind, entity, minute, part) DO UPDATE SET n = fraud_rates.n + EXCLUDED.n
                 """,
                 Texts("kinds", rates.Select(r => r.Kind)), Texts("entities", rates.Select(r => r.Entity)),
-                Times("minutes", rates.Select(r => r.Minute)), Ints("ns", rates.Select(r => r.N))));
+                Times("minutes", rates.Select(r => r.Minute)), Ints("ns", rates.Select(r => r.N)),
+                new NpgsqlParameter<int>("part", partition)));
 
             var codes = committed.GroupBy(e => (e.Code, e.DealerId)).OrderBy(g => g.Key.Code, StringComparer.Ordinal)
                 .ThenBy(g => g.Key.DealerId, StringComparer.Ordinal).ToArray();
@@ -129,7 +134,8 @@ public sealed class FraudStore(Database database, AuditLog audit, IOptions<Pipel
                    jsonb_build_object('kind', v.kind, 'entity', v.entity, 'minute', v.minute, 'count', v.n,
                                       'trailingAveragePerMinute', round(v.average, 3), 'windowMinutes', @window, 'factor', @factor)
             FROM (
-                SELECT t.kind, t.entity, t.minute, r.n,
+                SELECT t.kind, t.entity, t.minute,
+                       (SELECT sum(r.n) FROM fraud_rates r WHERE r.kind = t.kind AND r.entity = t.entity AND r.minute = t.minute) AS n,
                        (SELECT coalesce(sum(h.n), 0) FROM fraud_rates h
                         WHERE h.kind = t.kind AND h.entity = t.entity
                           AND h.minute >= t.minute - make_interval(mins => @window) AND h.minute < t.minute)::numeric / @window AS average,
@@ -137,8 +143,7 @@ public sealed class FraudStore(Database database, AuditLog audit, IOptions<Pipel
                                WHERE h.kind = t.kind AND h.entity = t.entity
                                  AND h.minute >= t.minute - make_interval(mins => @window)
                                  AND h.minute <= t.minute - make_interval(mins => @history)) AS has_history
-                FROM unnest(@kinds, @entities, @minutes) AS t(kind, entity, minute)
-                JOIN fraud_rates r ON r.kind = t.kind AND r.entity = t.entity AND r.minute = t.minute) v
+                FROM unnest(@kinds, @entities, @minutes) AS t(kind, entity, minute)) v
             WHERE v.has_history AND v.n >= @min AND v.n >= @factor * v.average
             ORDER BY 2
             ON CONFLICT (type, subject) DO UPDATE SET score = EXCLUDED.score, reason = EXCLUDED.reason,

@@ -254,19 +254,26 @@ public sealed class RedemptionLedger : IAsyncDisposable
             }
         }
 
-        // The fence rows are share-locked in key order (no deadlock with a new activation's epoch update,
-        // which waits for them): a redemption whose holds were granted by an activation that has since been
-        // replaced is not inserted, and no new activation reads its totals while a commit under its old
-        // epoch is in flight.
+        // One transaction, two statements. The first takes a shared advisory lock per fence key (in key
+        // order), which a new activation's epoch update waits for (see FenceAsync); the second, with a
+        // snapshot taken after those locks, inserts only the redemptions whose every fence is still
+        // current. So no commit under an old epoch lands after a new activation has read its totals.
+        // Advisory locks live in the lock manager, not in the fence rows: commits never write to them.
         await using var connection = await _db.OpenConnectionAsync();
-        await using var command = new NpgsqlCommand(
+        await using var batchCommand = new NpgsqlBatch(connection);
+        var fenceLock = new NpgsqlBatchCommand(
             """
-            WITH fence AS (
-                SELECT f.key, f.epoch FROM hold_fences f WHERE f.key = ANY(@fence_keys) ORDER BY f.key FOR SHARE),
-            stale AS (
+            SELECT count(pg_advisory_xact_lock_shared(hashtextextended(k, 0)))
+            FROM (SELECT DISTINCT k FROM unnest(@fence_keys) AS k ORDER BY k) AS keys
+            """);
+        Add(fenceLock.Parameters, "fence_keys", fenceKeys.ToArray());
+        batchCommand.BatchCommands.Add(fenceLock);
+        var command = new NpgsqlBatchCommand(
+            """
+            WITH stale AS (
                 SELECT DISTINCT h.i FROM unnest(@fence_ix, @fence_keys, @fence_epochs) AS h(i, key, epoch)
-                LEFT JOIN fence ON fence.key = h.key
-                WHERE fence.epoch IS DISTINCT FROM h.epoch),
+                LEFT JOIN hold_fences f ON f.key = h.key
+                WHERE f.epoch IS DISTINCT FROM h.epoch),
             ins AS (
                 INSERT INTO redemptions (id, idem_scope, idem_key, request_hash, code, campaign_id, dealer_id, branch_id,
                                          customer_id, order_id, discount, currency, redeemed_at, actor_key_id,
@@ -293,34 +300,36 @@ public sealed class RedemptionLedger : IAsyncDisposable
             SELECT id, false FROM ins
             UNION ALL
             SELECT (@ids::text[])[i::int], true FROM stale
-            """, connection);
-        Add(command, "ids", ids);
-        Add(command, "scopes", scopes);
-        Add(command, "keys", keys);
-        Add(command, "hashes", hashes);
-        Add(command, "codes", codes);
-        Add(command, "campaigns", campaigns);
-        Add(command, "dealers", dealers);
-        Add(command, "branches", branches);
-        Add(command, "customers", customers);
-        Add(command, "orders", orders);
+            """);
+        batchCommand.BatchCommands.Add(command);
+        Add(command.Parameters, "ids", ids);
+        Add(command.Parameters, "scopes", scopes);
+        Add(command.Parameters, "keys", keys);
+        Add(command.Parameters, "hashes", hashes);
+        Add(command.Parameters, "codes", codes);
+        Add(command.Parameters, "campaigns", campaigns);
+        Add(command.Parameters, "dealers", dealers);
+        Add(command.Parameters, "branches", branches);
+        Add(command.Parameters, "customers", customers);
+        Add(command.Parameters, "orders", orders);
         command.Parameters.Add(new NpgsqlParameter<long[]>("discounts", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = discounts });
         command.Parameters.Add(new NpgsqlParameter<DateTime[]>("times", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { TypedValue = times });
-        Add(command, "currencies", currencies);
-        Add(command, "actors", actors);
-        Add(command, "roles", roles);
-        Add(command, "lines", lines);
+        Add(command.Parameters, "currencies", currencies);
+        Add(command.Parameters, "actors", actors);
+        Add(command.Parameters, "roles", roles);
+        Add(command.Parameters, "lines", lines);
         command.Parameters.Add(new NpgsqlParameter<long[]>("eligible", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = eligible });
-        Add(command, "warranties", warranties);
+        Add(command.Parameters, "warranties", warranties);
         command.Parameters.Add(new NpgsqlParameter<bool[]>("exclusive", NpgsqlDbType.Array | NpgsqlDbType.Boolean) { TypedValue = exclusive });
         command.Parameters.Add(new NpgsqlParameter<long[]>("fence_ix", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = fenceIndexes.ToArray() });
-        Add(command, "fence_keys", fenceKeys.ToArray());
+        Add(command.Parameters, "fence_keys", fenceKeys.ToArray());
         command.Parameters.Add(new NpgsqlParameter<long[]>("fence_epochs", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = fenceEpochs.ToArray() });
 
         var inserted = new HashSet<string>(StringComparer.Ordinal);
         var fenced = new HashSet<string>(StringComparer.Ordinal);
-        await using (var reader = await command.ExecuteReaderAsync())
+        await using (var reader = await batchCommand.ExecuteReaderAsync())
         {
+            await reader.NextResultAsync(); // past the lock statement's count
             while (await reader.ReadAsync())
             {
                 (reader.GetBoolean(1) ? fenced : inserted).Add(reader.GetString(0));
@@ -350,7 +359,7 @@ public sealed class RedemptionLedger : IAsyncDisposable
             // Either a tombstone took the id, or another row already holds the idempotency key.
             var tombstoned = new HashSet<string>(StringComparer.Ordinal);
             await using var check = new NpgsqlCommand("SELECT id FROM redemptions WHERE id = ANY(@ids)", connection);
-            Add(check, "ids", missing.ToArray());
+            Add(check.Parameters, "ids", missing.ToArray());
             await using var reader = await check.ExecuteReaderAsync();
             while (await reader.ReadAsync())
             {
@@ -369,8 +378,8 @@ public sealed class RedemptionLedger : IAsyncDisposable
         return outcomes;
     }
 
-    private static void Add(NpgsqlCommand command, string name, string?[] values) =>
-        command.Parameters.Add(new NpgsqlParameter<string?[]>(name, NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = values });
+    private static void Add(NpgsqlParameterCollection parameters, string name, string?[] values) =>
+        parameters.Add(new NpgsqlParameter<string?[]>(name, NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = values });
 
     private const string Columns =
         "id, code, campaign_id, dealer_id, branch_id, order_id, customer_id, discount, currency, status, redeemed_at, " +
@@ -495,14 +504,25 @@ public sealed class RedemptionLedger : IAsyncDisposable
     /// </summary>
     public async Task<long> FenceAsync(string key)
     {
-        await using var command = _db.CreateCommand(
+        // One transaction: the exclusive advisory lock waits for every commit holding the key's shared lock
+        // (see InsertBatchAsync), and the new epoch is visible to every commit that locks after it.
+        await using var connection = await _db.OpenConnectionAsync();
+        await using var batch = new NpgsqlBatch(connection);
+        var wait = new NpgsqlBatchCommand("SELECT pg_advisory_xact_lock(hashtextextended(@key, 0))");
+        wait.Parameters.AddWithValue("key", key);
+        batch.BatchCommands.Add(wait);
+        var bump = new NpgsqlBatchCommand(
             """
             INSERT INTO hold_fences (key, epoch) VALUES (@key, 1)
             ON CONFLICT (key) DO UPDATE SET epoch = hold_fences.epoch + 1, changed_at = now()
             RETURNING epoch
             """);
-        command.Parameters.AddWithValue("key", key);
-        return (long)(await command.ExecuteScalarAsync())!;
+        bump.Parameters.AddWithValue("key", key);
+        batch.BatchCommands.Add(bump);
+        await using var reader = await batch.ExecuteReaderAsync();
+        await reader.NextResultAsync();
+        await reader.ReadAsync();
+        return reader.GetInt64(0);
     }
 
     /// <summary>The committed amount and count of one cap, and the ids it has given back recently (batched).</summary>

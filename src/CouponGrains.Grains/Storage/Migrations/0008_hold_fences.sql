@@ -5,9 +5,11 @@
 --
 -- Why: holds live in memory. When a silo dies (or stops) with holds pending, the grain's next
 -- activation cannot know them; if their redemptions could still commit, the new activation would
--- grant the same room again and a cap could be exceeded. The ledger's insert share-locks the fence
--- rows it checks, and the epoch update of a new activation waits for those locks: every commit under
--- the old epoch is in the ledger before the new activation reads its totals, and none can follow.
+-- grant the same room again and a cap could be exceeded. A ledger commit takes a shared advisory lock
+-- per fence key (hashtextextended(key, 0)) before the statement that checks the epochs, and a new
+-- activation's epoch update takes the exclusive one: every commit under the old epoch is in the ledger
+-- before the new activation reads its totals, and none can follow. Advisory locks keep commits from
+-- writing to these rows at all.
 CREATE TABLE IF NOT EXISTS hold_fences (
     key        text        PRIMARY KEY,
     epoch      bigint      NOT NULL,
