@@ -238,14 +238,25 @@ public static class RedemptionEndpoints
             : TypedResults.Ok(record.ToResponse());
     }
 
+    /// <summary>
+    /// An action on a redemption: unknown → 404; another dealer's → 403 (SPEC §4: 403 for actions on another
+    /// dealer's data, 404 only for reads); null when the caller may act on it.
+    /// </summary>
+    private static async Task<ProblemHttpResult?> OwnRedemptionAsync(IRedemptionGrain grain, string id, ClaimsPrincipal user)
+    {
+        var record = CodeFormat.IsValidId(id) ? await grain.GetAsync() : null;
+        return record is null ? Problems.NotFound("redemption")
+            : user.MayAccessDealer(record.DealerId) ? null
+            : Problems.Forbidden("This redemption belongs to another dealer.");
+    }
+
     public static async Task<Results<Ok<RedemptionResponse>, ProblemHttpResult>> ReverseAsync(
         string id, ReversalRequest body, ClaimsPrincipal user, IGrainFactory grains)
     {
         var grain = grains.GetGrain<IRedemptionGrain>(id);
-        var record = CodeFormat.IsValidId(id) ? await grain.GetAsync() : null;
-        if (record is null || !user.MayAccessDealer(record.DealerId))
+        if (await OwnRedemptionAsync(grain, id, user) is { } refusal)
         {
-            return Problems.NotFound("redemption");
+            return refusal;
         }
 
         if (!CodeFormat.IsValidText(body.Reason, 500))
@@ -293,10 +304,9 @@ public static class RedemptionEndpoints
         string id, InvoiceRequest body, ClaimsPrincipal user, IGrainFactory grains)
     {
         var grain = grains.GetGrain<IRedemptionGrain>(id);
-        var record = CodeFormat.IsValidId(id) ? await grain.GetAsync() : null;
-        if (record is null || !user.MayAccessDealer(record.DealerId))
+        if (await OwnRedemptionAsync(grain, id, user) is { } refusal)
         {
-            return Problems.NotFound("redemption");
+            return refusal;
         }
 
         var errors = new List<FieldError>();

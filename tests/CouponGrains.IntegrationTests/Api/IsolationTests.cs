@@ -31,9 +31,9 @@ public sealed class IsolationTests(ApiFixture api)
         Assert.Equal(HttpStatusCode.NotFound, (await dealerA.GetAsync($"/api/v1/coupons/{codeOfB}")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await dealerA.GetAsync("/api/v1/dealers/D-ISO-B")).StatusCode);
         var reverse = await dealerA.PostAsJsonAsync($"/api/v1/redemptions/{redemptionOfB}/reversal", new { reason = "steal" });
-        Assert.Equal(HttpStatusCode.NotFound, reverse.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, reverse.StatusCode);
         var invoice = await dealerA.PostAsJsonAsync($"/api/v1/redemptions/{redemptionOfB}/invoice", new { invoiceNumber = "X", invoiceDate = "2026-11-01" });
-        Assert.Equal(HttpStatusCode.NotFound, invoice.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, invoice.StatusCode);
 
         // The owner still sees it, untouched.
         var own = await dealerB.GetFromJsonAsync<JsonObject>($"/api/v1/redemptions/{redemptionOfB}");

@@ -73,9 +73,9 @@ public sealed class DealerIsolationMatrixTests(ApiFixture api)
             ("POST /redemptions with B's code", ApiFixture.Redeem(ApiFixture.Order(codeOfB, A)), HttpStatusCode.NotFound),
             ("GET /redemptions/{B's}", Req(HttpMethod.Get, $"/api/v1/redemptions/{redemptionOfB}"), HttpStatusCode.NotFound),
             ("POST /redemptions/{B's}/reversal", Req(HttpMethod.Post, $"/api/v1/redemptions/{redemptionOfB}/reversal", new { reason = "x" }),
-                HttpStatusCode.NotFound),
+                HttpStatusCode.Forbidden),
             ("POST /redemptions/{B's}/invoice", Req(HttpMethod.Post, $"/api/v1/redemptions/{redemptionOfB}/invoice",
-                new { invoiceNumber = "INV-IM", invoiceDate = today }), HttpStatusCode.NotFound),
+                new { invoiceNumber = "INV-IM", invoiceDate = today }), HttpStatusCode.Forbidden),
 
             ("GET /approvals/{B's}", Req(HttpMethod.Get, $"/api/v1/approvals/{approvalOfB}"), HttpStatusCode.NotFound),
             ("POST /approvals/{B's}/decision", Req(HttpMethod.Post, $"/api/v1/approvals/{approvalOfB}/decision", new { decision = "approve" }),
