@@ -14,8 +14,12 @@ public sealed class PipelineOptions
     /// <summary>Outbox rows read per relay cycle.</summary>
     public int BatchSize { get; set; } = 2000;
 
-    /// <summary>Pause between relay cycles when the outbox had nothing more to read.</summary>
-    public int PollMilliseconds { get; set; } = 50;
+    /// <summary>
+    /// Pause between relay cycles when the outbox had nothing more to read. Each cycle costs every consumer of
+    /// every partition a transaction, so a longer pause means bigger, fewer transactions: on the 2-core box,
+    /// 250 ms gave the full system about a quarter more redemptions/s than 50 ms, for ≈ 50 ms more median lag.
+    /// </summary>
+    public int PollMilliseconds { get; set; } = 250;
 
     /// <summary>A published row not applied everywhere after this long is published again (one a consumer evidently dropped goes again after a second).</summary>
     public int ReplayAfterSeconds { get; set; } = 30;
