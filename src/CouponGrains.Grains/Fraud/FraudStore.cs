@@ -134,17 +134,21 @@ public sealed class FraudStore(Database database, AuditLog audit, IOptions<Pipel
                    jsonb_build_object('kind', v.kind, 'entity', v.entity, 'minute', v.minute, 'count', v.n,
                                       'trailingAveragePerMinute', round(v.average, 3), 'windowMinutes', @window, 'factor', @factor)
             FROM (
-                SELECT t.kind, t.entity, t.minute,
-                       (SELECT sum(r.n) FROM fraud_rates r WHERE r.kind = t.kind AND r.entity = t.entity AND r.minute = t.minute) AS n,
+                -- Only a minute already at the floor (@min) can flag: the trailing window is read for those alone.
+                SELECT c.kind, c.entity, c.minute, c.n,
                        (SELECT coalesce(sum(h.n), 0) FROM fraud_rates h
-                        WHERE h.kind = t.kind AND h.entity = t.entity
-                          AND h.minute >= t.minute - make_interval(mins => @window) AND h.minute < t.minute)::numeric / @window AS average,
+                        WHERE h.kind = c.kind AND h.entity = c.entity
+                          AND h.minute >= c.minute - make_interval(mins => @window) AND h.minute < c.minute)::numeric / @window AS average,
                        EXISTS (SELECT 1 FROM fraud_rates h
-                               WHERE h.kind = t.kind AND h.entity = t.entity
-                                 AND h.minute >= t.minute - make_interval(mins => @window)
-                                 AND h.minute <= t.minute - make_interval(mins => @history)) AS has_history
-                FROM unnest(@kinds, @entities, @minutes) AS t(kind, entity, minute)) v
-            WHERE v.has_history AND v.n >= @min AND v.n >= @factor * v.average
+                               WHERE h.kind = c.kind AND h.entity = c.entity
+                                 AND h.minute >= c.minute - make_interval(mins => @window)
+                                 AND h.minute <= c.minute - make_interval(mins => @history)) AS has_history
+                FROM (SELECT t.kind, t.entity, t.minute,
+                             (SELECT sum(r.n) FROM fraud_rates r WHERE r.kind = t.kind AND r.entity = t.entity AND r.minute = t.minute) AS n
+                      FROM unnest(@kinds, @entities, @minutes) AS t(kind, entity, minute)
+                      OFFSET 0) AS c
+                WHERE c.n >= @min) v
+            WHERE v.has_history AND v.n >= @factor * v.average
             ORDER BY 2
             ON CONFLICT (type, subject) DO UPDATE SET score = EXCLUDED.score, reason = EXCLUDED.reason,
                 evidence = EXCLUDED.evidence, updated_at = now()
@@ -217,6 +221,8 @@ public sealed class FraudStore(Database database, AuditLog audit, IOptions<Pipel
                    jsonb_build_object({evidence}, 'redemptionIds', jsonb_agg(o.redemption_id ORDER BY o.redemption_id))
             FROM unnest(@campaigns, @dealers, @values) AS t(campaign_id, dealer_id, value)
             JOIN fraud_observations o ON o.campaign_id = t.campaign_id AND o.dealer_id = t.dealer_id AND o.{column} = t.value
+            -- stated outright, so the partial index on the column (WHERE … IS NOT NULL) qualifies
+            WHERE o.{column} IS NOT NULL
             GROUP BY o.campaign_id, o.dealer_id, o.{column} HAVING count(*) > 1
             ORDER BY 2
             ON CONFLICT (type, subject) DO UPDATE SET score = EXCLUDED.score, reason = EXCLUDED.reason,
