@@ -46,7 +46,7 @@ public sealed class AnalyticsStore(Database database)
                     Invoiced: (long)g.Count(e => e.Type == RedemptionEventType.Invoiced));
             }).ToArray();
         await using var batch = new NpgsqlBatch(connection, tx);
-        batch.BatchCommands.Add(FraudStore.Command(
+        batch.BatchCommands.Add(SqlParameters.Command(
             """
             INSERT INTO analytics_daily (day, campaign_id, dealer_id, region, channel_tier, currency, redemptions, discount,
                                          eligible_value, reversals, reversed_discount, invoiced)
@@ -63,32 +63,32 @@ public sealed class AnalyticsStore(Database database)
                 invoiced = analytics_daily.invoiced + EXCLUDED.invoiced
             """,
             new NpgsqlParameter<DateOnly[]>("days", NpgsqlDbType.Array | NpgsqlDbType.Date) { TypedValue = rows.Select(r => r.Key.Day).ToArray() },
-            FraudStore.Texts("campaigns", rows.Select(r => r.Key.CampaignId)),
-            FraudStore.Texts("dealers", rows.Select(r => r.Key.DealerId)),
-            FraudStore.Texts("regions", rows.Select(r => r.Region)),
-            FraudStore.Texts("tiers", rows.Select(r => r.ChannelTier)),
-            FraudStore.Texts("currencies", rows.Select(r => r.Currency)),
-            FraudStore.Longs("redemptions", rows.Select(r => r.Redemptions)),
-            FraudStore.Longs("discounts", rows.Select(r => r.Discount)),
-            FraudStore.Longs("eligible", rows.Select(r => r.Eligible)),
-            FraudStore.Longs("reversals", rows.Select(r => r.Reversals)),
-            FraudStore.Longs("reversed", rows.Select(r => r.Reversed)),
-            FraudStore.Longs("invoiced", rows.Select(r => r.Invoiced))));
+            SqlParameters.Texts("campaigns", rows.Select(r => r.Key.CampaignId)),
+            SqlParameters.Texts("dealers", rows.Select(r => r.Key.DealerId)),
+            SqlParameters.Texts("regions", rows.Select(r => r.Region)),
+            SqlParameters.Texts("tiers", rows.Select(r => r.ChannelTier)),
+            SqlParameters.Texts("currencies", rows.Select(r => r.Currency)),
+            SqlParameters.Longs("redemptions", rows.Select(r => r.Redemptions)),
+            SqlParameters.Longs("discounts", rows.Select(r => r.Discount)),
+            SqlParameters.Longs("eligible", rows.Select(r => r.Eligible)),
+            SqlParameters.Longs("reversals", rows.Select(r => r.Reversals)),
+            SqlParameters.Longs("reversed", rows.Select(r => r.Reversed)),
+            SqlParameters.Longs("invoiced", rows.Select(r => r.Invoiced))));
         AddLines(batch, events, dealers);
         var known = events.Select(e => e.CampaignId).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)
             .Select(id => (Id: id, Facts: campaigns.GetValueOrDefault(id))).Where(c => c.Facts is not null).ToArray();
         if (known.Length > 0)
         {
-            batch.BatchCommands.Add(FraudStore.Command(
+            batch.BatchCommands.Add(SqlParameters.Command(
                 """
                 INSERT INTO analytics_campaigns (campaign_id, name, kind, currency, budget)
                 SELECT * FROM unnest(@ids, @names, @kinds, @currencies, @budgets)
                 ON CONFLICT (campaign_id) DO UPDATE SET budget = EXCLUDED.budget, name = EXCLUDED.name
                 """,
-                FraudStore.Texts("ids", known.Select(c => c.Id)),
-                FraudStore.Texts("names", known.Select(c => c.Facts!.Name)),
-                FraudStore.Texts("kinds", known.Select(c => c.Facts!.Kind)),
-                FraudStore.Texts("currencies", known.Select(c => c.Facts!.Currency)),
+                SqlParameters.Texts("ids", known.Select(c => c.Id)),
+                SqlParameters.Texts("names", known.Select(c => c.Facts!.Name)),
+                SqlParameters.Texts("kinds", known.Select(c => c.Facts!.Kind)),
+                SqlParameters.Texts("currencies", known.Select(c => c.Facts!.Currency)),
                 new NpgsqlParameter<long?[]>("budgets", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = known.Select(c => c.Facts!.Budget).ToArray() }));
         }
 
@@ -136,18 +136,18 @@ public sealed class AnalyticsStore(Database database)
             currencies.TryAdd(e.CampaignId, e.Currency);
         }
 
-        var command = FraudStore.Command(s_insertLines,
+        var command = SqlParameters.Command(s_insertLines,
             new NpgsqlParameter<DateOnly[]>("days", NpgsqlDbType.Array | NpgsqlDbType.Date) { TypedValue = rows.Select(r => r.Key.Day).ToArray() },
-            FraudStore.Texts("campaigns", rows.Select(r => r.Key.CampaignId)),
-            FraudStore.Texts("dealers", rows.Select(r => r.Key.DealerId)),
-            FraudStore.Texts("skus", rows.Select(r => r.Key.Sku)),
-            FraudStore.Texts("categories", rows.Select(r => r.Key.Category)),
-            FraudStore.Texts("regions", rows.Select(r => dealers.GetValueOrDefault(r.Key.DealerId)?.Region)),
-            FraudStore.Texts("tiers", rows.Select(r => dealers.GetValueOrDefault(r.Key.DealerId)?.ChannelTier)),
-            FraudStore.Texts("currencies", rows.Select(r => currencies[r.Key.CampaignId])));
+            SqlParameters.Texts("campaigns", rows.Select(r => r.Key.CampaignId)),
+            SqlParameters.Texts("dealers", rows.Select(r => r.Key.DealerId)),
+            SqlParameters.Texts("skus", rows.Select(r => r.Key.Sku)),
+            SqlParameters.Texts("categories", rows.Select(r => r.Key.Category)),
+            SqlParameters.Texts("regions", rows.Select(r => dealers.GetValueOrDefault(r.Key.DealerId)?.Region)),
+            SqlParameters.Texts("tiers", rows.Select(r => dealers.GetValueOrDefault(r.Key.DealerId)?.ChannelTier)),
+            SqlParameters.Texts("currencies", rows.Select(r => currencies[r.Key.CampaignId])));
         foreach (var (column, value) in s_lineColumns)
         {
-            command.Parameters.Add(FraudStore.Longs(column, rows.Select(r => value(r.Value))));
+            command.Parameters.Add(SqlParameters.Longs(column, rows.Select(r => value(r.Value))));
         }
 
         batch.BatchCommands.Add(command);
@@ -242,8 +242,8 @@ public sealed class AnalyticsStore(Database database)
 
     private static void AddFilter(NpgsqlCommand command, AnalyticsFilter filter)
     {
-        command.Parameters.Add(FraudStore.Text("campaign", filter.CampaignId));
-        command.Parameters.Add(FraudStore.Text("dealer", filter.DealerId));
+        command.Parameters.Add(SqlParameters.Text("campaign", filter.CampaignId));
+        command.Parameters.Add(SqlParameters.Text("dealer", filter.DealerId));
         command.Parameters.Add(new NpgsqlParameter<DateOnly?>("from", NpgsqlDbType.Date) { TypedValue = filter.From });
         command.Parameters.Add(new NpgsqlParameter<DateOnly?>("to", NpgsqlDbType.Date) { TypedValue = filter.To });
     }

@@ -1,4 +1,5 @@
 using CouponGrains.Contracts.Events;
+using CouponGrains.Grains.Storage;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -46,25 +47,28 @@ public static class ConsumerTransaction
     }
 
     /// <summary>
+    /// SQL predicate on an outbox row <c>o</c>: every consumer has applied its event. Needs the parameters of
+    /// <see cref="AddAppliedEverywhereParameters"/>.
+    /// </summary>
+    internal const string AppliedEverywhere =
+        "(SELECT count(*) FROM pipeline_processed p WHERE p.event_id = o.event_id AND p.consumer = ANY(@consumers)) = @n";
+
+    internal static void AddAppliedEverywhereParameters(NpgsqlParameterCollection parameters)
+    {
+        parameters.Add(SqlParameters.Texts("consumers", PipelineNames.Consumers));
+        parameters.AddWithValue("n", (long)PipelineNames.Consumers.Length);
+    }
+
+    /// <summary>
     /// The consumer that applies an event last deletes its outbox row. Two consumers committing at the same
     /// moment may each miss the other's record; the relay's sweep deletes those rows.
     /// </summary>
     private static async Task DeleteCompletedAsync(NpgsqlConnection connection, NpgsqlTransaction tx, RedemptionEvent[] events)
     {
         await using var command = new NpgsqlCommand(
-            """
-            DELETE FROM outbox o WHERE o.event_id = ANY(@ids)
-              AND (SELECT count(*) FROM pipeline_processed p WHERE p.event_id = o.event_id AND p.consumer = ANY(@consumers)) = @n
-            """, connection, tx);
-        command.Parameters.Add(new NpgsqlParameter<string[]>("ids", NpgsqlDbType.Array | NpgsqlDbType.Text)
-        {
-            TypedValue = events.Select(e => e.EventId).ToArray(),
-        });
-        command.Parameters.Add(new NpgsqlParameter<string[]>("consumers", NpgsqlDbType.Array | NpgsqlDbType.Text)
-        {
-            TypedValue = PipelineNames.Consumers,
-        });
-        command.Parameters.AddWithValue("n", (long)PipelineNames.Consumers.Length);
+            $"DELETE FROM outbox o WHERE o.event_id = ANY(@ids) AND {AppliedEverywhere}", connection, tx);
+        command.Parameters.Add(SqlParameters.Texts("ids", events.Select(e => e.EventId)));
+        AddAppliedEverywhereParameters(command.Parameters);
         await command.ExecuteNonQueryAsync();
     }
 
@@ -79,7 +83,7 @@ public static class ConsumerTransaction
             ON CONFLICT DO NOTHING RETURNING event_id
             """, connection, tx);
         command.Parameters.AddWithValue("consumer", consumer);
-        command.Parameters.Add(new NpgsqlParameter<string[]>("ids", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = ids });
+        command.Parameters.Add(SqlParameters.Texts("ids", ids));
         var claimed = new HashSet<string>(StringComparer.Ordinal);
         await using (var reader = await command.ExecuteReaderAsync())
         {

@@ -247,7 +247,7 @@ public sealed class OutboxRelay(
             ORDER BY o.seq LIMIT @limit
             """);
         command.Parameters.AddWithValue("after", after);
-        command.Parameters.Add(new NpgsqlParameter<long[]>("gaps", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = gaps });
+        command.Parameters.Add(SqlParameters.Longs("gaps", gaps));
         command.Parameters.Add(new NpgsqlParameter<long?>("upto", NpgsqlDbType.Bigint) { TypedValue = upTo });
         command.Parameters.AddWithValue("limit", _options.BatchSize);
         var rows = new List<RedemptionEvent>();
@@ -301,19 +301,14 @@ public sealed class OutboxRelay(
     private async Task SweepAsync(long cursor, CancellationToken ct)
     {
         await using var command = _db.CreateCommand(
-            """
+            $"""
             DELETE FROM outbox WHERE seq IN (
                 SELECT o.seq FROM outbox o
-                WHERE o.seq <= @cursor
-                  AND (SELECT count(*) FROM pipeline_processed p WHERE p.event_id = o.event_id AND p.consumer = ANY(@consumers)) = @n
+                WHERE o.seq <= @cursor AND {ConsumerTransaction.AppliedEverywhere}
                 ORDER BY o.seq LIMIT 20000)
             """);
         command.Parameters.AddWithValue("cursor", cursor);
-        command.Parameters.Add(new NpgsqlParameter<string[]>("consumers", NpgsqlDbType.Array | NpgsqlDbType.Text)
-        {
-            TypedValue = PipelineNames.Consumers,
-        });
-        command.Parameters.AddWithValue("n", (long)PipelineNames.Consumers.Length);
+        ConsumerTransaction.AddAppliedEverywhereParameters(command.Parameters);
         Interlocked.Add(ref _deleted, await command.ExecuteNonQueryAsync(ct));
     }
 

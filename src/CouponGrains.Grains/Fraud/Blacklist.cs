@@ -128,7 +128,7 @@ public sealed class Blacklist(Database database, AuditLog audit, TimeProvider cl
             WHERE removed_at IS NULL AND (expires_at IS NULL OR expires_at > now()) AND (@kind::text IS NULL OR kind = @kind)
             ORDER BY created_at, id
             """);
-        command.Parameters.Add(FraudStore.Text("kind", kind));
+        command.Parameters.Add(SqlParameters.Text("kind", kind));
         var entries = new List<BlacklistEntry>();
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())

@@ -6,6 +6,7 @@ using CouponGrains.Grains.Events;
 using CouponGrains.Grains.Storage;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using static CouponGrains.Grains.Storage.SqlParameters;
 using NpgsqlTypes;
 
 namespace CouponGrains.Grains.Fraud;
@@ -337,28 +338,4 @@ public sealed class FraudStore(Database database, AuditLog audit, IOptions<Pipel
         DecidedAt = r.IsDBNull(12) ? null : r.GetFieldValue<DateTimeOffset>(12),
         DecisionNote = r.IsDBNull(13) ? null : r.GetString(13),
     };
-
-    // ---- parameter helpers, shared with the other pipeline stores -------------------------------
-
-    internal static NpgsqlBatchCommand Command(string sql, params NpgsqlParameter[] parameters)
-    {
-        var command = new NpgsqlBatchCommand(sql);
-        command.Parameters.AddRange(parameters);
-        return command;
-    }
-
-    internal static NpgsqlParameter Text(string name, string? value) =>
-        new NpgsqlParameter<string?>(name, NpgsqlDbType.Text) { TypedValue = value };
-
-    internal static NpgsqlParameter Texts(string name, IEnumerable<string?> values) =>
-        new NpgsqlParameter<string?[]>(name, NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = values.ToArray() };
-
-    internal static NpgsqlParameter Longs(string name, IEnumerable<long> values) =>
-        new NpgsqlParameter<long[]>(name, NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = values.ToArray() };
-
-    internal static NpgsqlParameter Ints(string name, IEnumerable<int> values) =>
-        new NpgsqlParameter<int[]>(name, NpgsqlDbType.Array | NpgsqlDbType.Integer) { TypedValue = values.ToArray() };
-
-    internal static NpgsqlParameter Times(string name, IEnumerable<DateTimeOffset> values) =>
-        new NpgsqlParameter<DateTime[]>(name, NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { TypedValue = values.Select(v => v.UtcDateTime).ToArray() };
 }

@@ -296,17 +296,18 @@ public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, IG
                 // The ledger has confirmed every hold of this redemption, batched with its neighbours.
                 logger.LogDebug("Redemption {RedemptionId} committed for {Discount} on {CampaignId}", redemptionId, record.Discount, campaignId);
                 return new RedeemResult { Status = RedeemStatus.Created, Redemption = record };
-            case AppendStatus.Fenced:
-                // A grain that granted a hold was activated afresh (its silo died or stopped) before the
-                // commit: its new activation never saw the hold, so this attempt must not count. Retryable.
-                logger.LogWarning("Redemption {RedemptionId} was fenced out by a new activation of a cap grain", redemptionId);
-                await Task.WhenAll(holds.Select(release => release()));
-                return new RedeemResult { Status = RedeemStatus.Unavailable };
             case AppendStatus.KeyTaken:
                 await Task.WhenAll(holds.Select(release => release()));
                 return await ExistingAsync(scope, key, requestHash)
                        ?? new RedeemResult { Status = RedeemStatus.Unavailable };
             default:
+                if (appended == AppendStatus.Fenced)
+                {
+                    // A grain that granted a hold was activated afresh (its silo died or stopped) before the
+                    // commit: its new activation never saw the hold, so this attempt must not count. Retryable.
+                    logger.LogWarning("Redemption {RedemptionId} was fenced out by a new activation of a cap grain", redemptionId);
+                }
+
                 await Task.WhenAll(holds.Select(release => release()));
                 return new RedeemResult { Status = RedeemStatus.Unavailable };
         }

@@ -52,23 +52,23 @@ public sealed class SettlementStore(Database database, AuditLog audit, TimeProvi
                 delivery_proof_ref = COALESCE(EXCLUDED.delivery_proof_ref, settlement_items.delivery_proof_ref),
                 reversed_amount = settlement_items.reversed_amount + EXCLUDED.reversed_amount
             """, connection, tx);
-        command.Parameters.Add(FraudStore.Texts("ids", items.Select(i => i.First.RedemptionId)));
-        command.Parameters.Add(FraudStore.Texts("campaigns", items.Select(i => i.First.CampaignId)));
-        command.Parameters.Add(FraudStore.Texts("dealers", items.Select(i => i.First.DealerId)));
-        command.Parameters.Add(FraudStore.Texts("currencies", items.Select(i => i.First.Currency)));
-        command.Parameters.Add(FraudStore.Longs("amounts", items.Select(i => i.First.Discount)));
-        command.Parameters.Add(FraudStore.Times("times", items.Select(i => i.First.RedeemedAt)));
+        command.Parameters.Add(SqlParameters.Texts("ids", items.Select(i => i.First.RedemptionId)));
+        command.Parameters.Add(SqlParameters.Texts("campaigns", items.Select(i => i.First.CampaignId)));
+        command.Parameters.Add(SqlParameters.Texts("dealers", items.Select(i => i.First.DealerId)));
+        command.Parameters.Add(SqlParameters.Texts("currencies", items.Select(i => i.First.Currency)));
+        command.Parameters.Add(SqlParameters.Longs("amounts", items.Select(i => i.First.Discount)));
+        command.Parameters.Add(SqlParameters.Times("times", items.Select(i => i.First.RedeemedAt)));
         command.Parameters.Add(new NpgsqlParameter<bool[]>("committed", NpgsqlDbType.Array | NpgsqlDbType.Boolean)
         {
             TypedValue = items.Select(i => i.Committed).ToArray(),
         });
-        command.Parameters.Add(FraudStore.Texts("invoices", items.Select(i => i.Invoice?.InvoiceNumber)));
+        command.Parameters.Add(SqlParameters.Texts("invoices", items.Select(i => i.Invoice?.InvoiceNumber)));
         command.Parameters.Add(new NpgsqlParameter<DateOnly?[]>("dates", NpgsqlDbType.Array | NpgsqlDbType.Date)
         {
             TypedValue = items.Select(i => i.Invoice?.InvoiceDate).ToArray(),
         });
-        command.Parameters.Add(FraudStore.Texts("proofs", items.Select(i => i.Invoice?.DeliveryProofRef)));
-        command.Parameters.Add(FraudStore.Longs("reversed", items.Select(i => i.Reversed)));
+        command.Parameters.Add(SqlParameters.Texts("proofs", items.Select(i => i.Invoice?.DeliveryProofRef)));
+        command.Parameters.Add(SqlParameters.Longs("reversed", items.Select(i => i.Reversed)));
         await command.ExecuteNonQueryAsync();
     }
 
@@ -114,7 +114,7 @@ public sealed class SettlementStore(Database database, AuditLog audit, TimeProvi
         {
             command.Parameters.AddWithValue("from", from);
             command.Parameters.AddWithValue("to", to);
-            command.Parameters.Add(FraudStore.Text("dealer", dealerId));
+            command.Parameters.Add(SqlParameters.Text("dealer", dealerId));
             await using var reader = await command.ExecuteReaderAsync();
             while (await reader.ReadAsync())
             {
@@ -170,7 +170,7 @@ public sealed class SettlementStore(Database database, AuditLog audit, TimeProvi
     private static async Task WriteNoteAsync(NpgsqlConnection connection, NpgsqlTransaction tx, CreditNote note)
     {
         await using var batch = new NpgsqlBatch(connection, tx);
-        batch.BatchCommands.Add(FraudStore.Command(
+        batch.BatchCommands.Add(SqlParameters.Command(
             """
             INSERT INTO credit_notes (id, dealer_id, currency, period_from, period_to, total, created_at, created_by)
             VALUES (@id, @dealer, @currency, @from, @to, @total, @at, @by)
@@ -178,22 +178,22 @@ public sealed class SettlementStore(Database database, AuditLog audit, TimeProvi
             new NpgsqlParameter<string>("id", note.Id), new NpgsqlParameter<string>("dealer", note.DealerId),
             new NpgsqlParameter<string>("currency", note.Currency), new NpgsqlParameter<DateOnly>("from", note.PeriodFrom),
             new NpgsqlParameter<DateOnly>("to", note.PeriodTo), new NpgsqlParameter<long>("total", note.Total),
-            new NpgsqlParameter<DateTime>("at", note.CreatedAt.UtcDateTime), FraudStore.Text("by", note.CreatedBy)));
+            new NpgsqlParameter<DateTime>("at", note.CreatedAt.UtcDateTime), SqlParameters.Text("by", note.CreatedBy)));
         var lines = note.Lines;
-        batch.BatchCommands.Add(FraudStore.Command(
+        batch.BatchCommands.Add(SqlParameters.Command(
             """
             INSERT INTO credit_note_lines (credit_note_id, line_no, kind, redemption_id, claim_id, campaign_id, invoice_number,
                                            amount, redeemed_at, seconds_to_settle)
             SELECT @id, * FROM unnest(@nos, @kinds, @redemptions, @claims, @campaigns, @invoices, @amounts, @times, @seconds)
             """,
             new NpgsqlParameter<string>("id", note.Id),
-            FraudStore.Ints("nos", lines.Select(l => l.LineNo)),
-            FraudStore.Texts("kinds", lines.Select(l => l.Kind)),
-            FraudStore.Texts("redemptions", lines.Select(l => l.RedemptionId)),
-            FraudStore.Texts("claims", lines.Select(l => l.ClaimId)),
-            FraudStore.Texts("campaigns", lines.Select(l => l.CampaignId)),
-            FraudStore.Texts("invoices", lines.Select(l => l.InvoiceNumber)),
-            FraudStore.Longs("amounts", lines.Select(l => l.Amount)),
+            SqlParameters.Ints("nos", lines.Select(l => l.LineNo)),
+            SqlParameters.Texts("kinds", lines.Select(l => l.Kind)),
+            SqlParameters.Texts("redemptions", lines.Select(l => l.RedemptionId)),
+            SqlParameters.Texts("claims", lines.Select(l => l.ClaimId)),
+            SqlParameters.Texts("campaigns", lines.Select(l => l.CampaignId)),
+            SqlParameters.Texts("invoices", lines.Select(l => l.InvoiceNumber)),
+            SqlParameters.Longs("amounts", lines.Select(l => l.Amount)),
             new NpgsqlParameter<DateTime?[]>("times", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz)
             {
                 TypedValue = lines.Select(l => l.RedeemedAt?.UtcDateTime).ToArray(),
@@ -203,24 +203,24 @@ public sealed class SettlementStore(Database database, AuditLog audit, TimeProvi
                 TypedValue = lines.Select(l => l.SecondsToSettle).ToArray(),
             }));
         var credits = lines.Where(l => l.Kind == CreditNoteLineKinds.Credit).ToArray();
-        batch.BatchCommands.Add(FraudStore.Command(
+        batch.BatchCommands.Add(SqlParameters.Command(
             """
             UPDATE settlement_items i SET credit_note_id = @id, credited_amount = u.amount
             FROM unnest(@ids, @amounts) AS u(id, amount) WHERE i.redemption_id = u.id AND i.credit_note_id IS NULL
             """,
-            new NpgsqlParameter<string>("id", note.Id), FraudStore.Texts("ids", credits.Select(l => l.RedemptionId)),
-            FraudStore.Longs("amounts", credits.Select(l => l.Amount))));
+            new NpgsqlParameter<string>("id", note.Id), SqlParameters.Texts("ids", credits.Select(l => l.RedemptionId)),
+            SqlParameters.Longs("amounts", credits.Select(l => l.Amount))));
         var debits = lines.Where(l => l.Kind == CreditNoteLineKinds.Debit).ToArray();
-        batch.BatchCommands.Add(FraudStore.Command(
+        batch.BatchCommands.Add(SqlParameters.Command(
             """
             UPDATE settlement_items i SET debited_amount = i.debited_amount - u.amount
             FROM unnest(@ids, @amounts) AS u(id, amount) WHERE i.redemption_id = u.id
             """,
-            FraudStore.Texts("ids", debits.Select(l => l.RedemptionId)), FraudStore.Longs("amounts", debits.Select(l => l.Amount))));
-        batch.BatchCommands.Add(FraudStore.Command(
+            SqlParameters.Texts("ids", debits.Select(l => l.RedemptionId)), SqlParameters.Longs("amounts", debits.Select(l => l.Amount))));
+        batch.BatchCommands.Add(SqlParameters.Command(
             "UPDATE claims SET credit_note_id = @id WHERE id = ANY(@ids) AND credit_note_id IS NULL",
             new NpgsqlParameter<string>("id", note.Id),
-            FraudStore.Texts("ids", lines.Where(l => l.Kind == CreditNoteLineKinds.Claim).Select(l => l.ClaimId))));
+            SqlParameters.Texts("ids", lines.Where(l => l.Kind == CreditNoteLineKinds.Claim).Select(l => l.ClaimId))));
         await batch.ExecuteNonQueryAsync();
     }
 
@@ -235,8 +235,8 @@ public sealed class SettlementStore(Database database, AuditLog audit, TimeProvi
             ORDER BY created_at DESC, id LIMIT @limit
             """, connection))
         {
-            command.Parameters.Add(FraudStore.Text("dealer", dealerId));
-            command.Parameters.Add(FraudStore.Text("id", id));
+            command.Parameters.Add(SqlParameters.Text("dealer", dealerId));
+            command.Parameters.Add(SqlParameters.Text("id", id));
             command.Parameters.AddWithValue("limit", Math.Clamp(limit, 1, 1000));
             await using var reader = await command.ExecuteReaderAsync();
             while (await reader.ReadAsync())
@@ -303,7 +303,7 @@ public sealed class SettlementStore(Database database, AuditLog audit, TimeProvi
             """);
         command.Parameters.AddWithValue("from", from.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc));
         command.Parameters.AddWithValue("to", to.AddDays(1).ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc));
-        command.Parameters.Add(FraudStore.Text("dealer", dealerId));
+        command.Parameters.Add(SqlParameters.Text("dealer", dealerId));
         var csv = new StringBuilder(
             "redemption_id,dealer_id,campaign_id,redeemed_at,currency,discount,reversed,invoice_number,invoice_date,delivery_proof_ref," +
             "credit_note_id,credited,debit_note_ids,debited,net_settled,outstanding\n");
@@ -381,7 +381,7 @@ public sealed class SettlementStore(Database database, AuditLog audit, TimeProvi
         {
             command.Parameters.AddWithValue("id", id);
             command.Parameters.AddWithValue("dealer", submission.DealerId);
-            command.Parameters.Add(FraudStore.Text("campaign", submission.CampaignId));
+            command.Parameters.Add(SqlParameters.Text("campaign", submission.CampaignId));
             command.Parameters.AddWithValue("kind", submission.Kind);
             command.Parameters.AddWithValue("amount", submission.Amount);
             command.Parameters.AddWithValue("currency", submission.Currency);
@@ -410,9 +410,9 @@ public sealed class SettlementStore(Database database, AuditLog audit, TimeProvi
             WHERE (@dealer::text IS NULL OR dealer_id = @dealer) AND (@status::text IS NULL OR status = @status) AND (@id::text IS NULL OR id = @id)
             ORDER BY submitted_at DESC, id LIMIT @limit
             """);
-        command.Parameters.Add(FraudStore.Text("dealer", dealerId));
-        command.Parameters.Add(FraudStore.Text("status", status));
-        command.Parameters.Add(FraudStore.Text("id", id));
+        command.Parameters.Add(SqlParameters.Text("dealer", dealerId));
+        command.Parameters.Add(SqlParameters.Text("status", status));
+        command.Parameters.Add(SqlParameters.Text("id", id));
         command.Parameters.AddWithValue("limit", Math.Clamp(limit, 1, 1000));
         return (await ReadClaimsAsync(command)).ToArray();
     }
@@ -438,8 +438,8 @@ public sealed class SettlementStore(Database database, AuditLog audit, TimeProvi
                 _ => ClaimStatuses.Rejected,
             });
             command.Parameters.Add(new NpgsqlParameter<long?>("accepted", NpgsqlDbType.Bigint) { TypedValue = decision.AcceptedAmount });
-            command.Parameters.Add(FraudStore.Text("reason", decision.ReasonCode));
-            command.Parameters.Add(FraudStore.Text("note", decision.Note));
+            command.Parameters.Add(SqlParameters.Text("reason", decision.ReasonCode));
+            command.Parameters.Add(SqlParameters.Text("note", decision.Note));
             command.Parameters.AddWithValue("by", actor.KeyId);
             updated = await ReadClaimsAsync(command);
         }

@@ -266,7 +266,7 @@ public sealed class RedemptionLedger : IAsyncDisposable
             SELECT count(pg_advisory_xact_lock_shared(hashtextextended(k, 0)))
             FROM (SELECT DISTINCT k FROM unnest(@fence_keys) AS k ORDER BY k) AS keys
             """);
-        Add(fenceLock.Parameters, "fence_keys", fenceKeys.ToArray());
+        fenceLock.Parameters.Add(SqlParameters.Texts("fence_keys", fenceKeys));
         batchCommand.BatchCommands.Add(fenceLock);
         var command = new NpgsqlBatchCommand(
             """
@@ -302,28 +302,28 @@ public sealed class RedemptionLedger : IAsyncDisposable
             SELECT (@ids::text[])[i::int], true FROM stale
             """);
         batchCommand.BatchCommands.Add(command);
-        Add(command.Parameters, "ids", ids);
-        Add(command.Parameters, "scopes", scopes);
-        Add(command.Parameters, "keys", keys);
-        Add(command.Parameters, "hashes", hashes);
-        Add(command.Parameters, "codes", codes);
-        Add(command.Parameters, "campaigns", campaigns);
-        Add(command.Parameters, "dealers", dealers);
-        Add(command.Parameters, "branches", branches);
-        Add(command.Parameters, "customers", customers);
-        Add(command.Parameters, "orders", orders);
-        command.Parameters.Add(new NpgsqlParameter<long[]>("discounts", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = discounts });
+        command.Parameters.Add(SqlParameters.Texts("ids", ids));
+        command.Parameters.Add(SqlParameters.Texts("scopes", scopes));
+        command.Parameters.Add(SqlParameters.Texts("keys", keys));
+        command.Parameters.Add(SqlParameters.Texts("hashes", hashes));
+        command.Parameters.Add(SqlParameters.Texts("codes", codes));
+        command.Parameters.Add(SqlParameters.Texts("campaigns", campaigns));
+        command.Parameters.Add(SqlParameters.Texts("dealers", dealers));
+        command.Parameters.Add(SqlParameters.Texts("branches", branches));
+        command.Parameters.Add(SqlParameters.Texts("customers", customers));
+        command.Parameters.Add(SqlParameters.Texts("orders", orders));
+        command.Parameters.Add(SqlParameters.Longs("discounts", discounts));
         command.Parameters.Add(new NpgsqlParameter<DateTime[]>("times", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { TypedValue = times });
-        Add(command.Parameters, "currencies", currencies);
-        Add(command.Parameters, "actors", actors);
-        Add(command.Parameters, "roles", roles);
-        Add(command.Parameters, "lines", lines);
-        command.Parameters.Add(new NpgsqlParameter<long[]>("eligible", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = eligible });
-        Add(command.Parameters, "warranties", warranties);
+        command.Parameters.Add(SqlParameters.Texts("currencies", currencies));
+        command.Parameters.Add(SqlParameters.Texts("actors", actors));
+        command.Parameters.Add(SqlParameters.Texts("roles", roles));
+        command.Parameters.Add(SqlParameters.Texts("lines", lines));
+        command.Parameters.Add(SqlParameters.Longs("eligible", eligible));
+        command.Parameters.Add(SqlParameters.Texts("warranties", warranties));
         command.Parameters.Add(new NpgsqlParameter<bool[]>("exclusive", NpgsqlDbType.Array | NpgsqlDbType.Boolean) { TypedValue = exclusive });
-        command.Parameters.Add(new NpgsqlParameter<long[]>("fence_ix", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = fenceIndexes.ToArray() });
-        Add(command.Parameters, "fence_keys", fenceKeys.ToArray());
-        command.Parameters.Add(new NpgsqlParameter<long[]>("fence_epochs", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = fenceEpochs.ToArray() });
+        command.Parameters.Add(SqlParameters.Longs("fence_ix", fenceIndexes));
+        command.Parameters.Add(SqlParameters.Texts("fence_keys", fenceKeys));
+        command.Parameters.Add(SqlParameters.Longs("fence_epochs", fenceEpochs));
 
         var inserted = new HashSet<string>(StringComparer.Ordinal);
         var fenced = new HashSet<string>(StringComparer.Ordinal);
@@ -359,7 +359,7 @@ public sealed class RedemptionLedger : IAsyncDisposable
             // Either a tombstone took the id, or another row already holds the idempotency key.
             var tombstoned = new HashSet<string>(StringComparer.Ordinal);
             await using var check = new NpgsqlCommand("SELECT id FROM redemptions WHERE id = ANY(@ids)", connection);
-            Add(check.Parameters, "ids", missing.ToArray());
+            check.Parameters.Add(SqlParameters.Texts("ids", missing));
             await using var reader = await check.ExecuteReaderAsync();
             while (await reader.ReadAsync())
             {
@@ -377,9 +377,6 @@ public sealed class RedemptionLedger : IAsyncDisposable
 
         return outcomes;
     }
-
-    private static void Add(NpgsqlParameterCollection parameters, string name, string?[] values) =>
-        parameters.Add(new NpgsqlParameter<string?[]>(name, NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = values });
 
     private const string Columns =
         "id, code, campaign_id, dealer_id, branch_id, order_id, customer_id, discount, currency, status, redeemed_at, " +
