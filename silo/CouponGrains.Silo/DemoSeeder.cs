@@ -23,7 +23,7 @@ public sealed class DemoSeeder(IHostApplicationLifetime lifetime, IGrainFactory 
         for (var i = 101; i <= 105; i++)
         {
             var region = regions[i % regions.Length];
-            await grains.GetGrain<IDealerGrain>(GrainKeys.Dealer($"D-{i}")).UpsertAsync(new DealerProfile
+            await grains.Ref<IDealerGrain>(GrainKeys.Dealer($"D-{i}")).UpsertAsync(new DealerProfile
             {
                 Id = $"D-{i}",
                 Name = $"Demo Dealer {i}",
@@ -34,7 +34,7 @@ public sealed class DemoSeeder(IHostApplicationLifetime lifetime, IGrainFactory 
         }
 
         const string campaignId = "C-DEMO-BRAKES";
-        var campaign = grains.GetGrain<ICampaignGrain>(GrainKeys.Campaign(campaignId));
+        var campaign = grains.Ref<ICampaignGrain>(GrainKeys.Campaign(campaignId));
         if (await campaign.GetAsync() is null)
         {
             var now = DateTime.UtcNow;
@@ -59,7 +59,7 @@ public sealed class DemoSeeder(IHostApplicationLifetime lifetime, IGrainFactory 
         }
 
         var codes = await campaign.IssueCouponsAsync(new CouponIssueRequest { Count = 5, Prefix = "DLR", DealerId = "D-104" }, actor);
-        var dealerKey = await grains.GetGrain<IApiKeyGrain>(GrainKeys.ApiKeys).IssueAsync("demo dealer D-104", Roles.Dealer, "D-104", actor);
+        var dealerKey = await grains.Ref<IApiKeyGrain>(GrainKeys.ApiKeys).IssueAsync("demo dealer D-104", Roles.Dealer, "D-104", actor);
         logger.LogWarning(
             """
             Demo data ready.

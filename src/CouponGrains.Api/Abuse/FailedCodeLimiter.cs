@@ -1,3 +1,4 @@
+using CouponGrains.Contracts;
 using System.Collections.Concurrent;
 using CouponGrains.Contracts.Audit;
 using Microsoft.Extensions.Logging;
@@ -102,7 +103,7 @@ public sealed class FailedCodeLimiter(AbuseOptions options, TimeProvider time, I
 
         try
         {
-            await grains.GetGrain<IAuditGrain>(0).AppendAsync(new AuditEntry
+            await grains.Ref<IAuditGrain>(0).AppendAsync(new AuditEntry
             {
                 Action = AuditNames.FailedCodeBlocked,
                 EntityType = AuditNames.ApiKey,

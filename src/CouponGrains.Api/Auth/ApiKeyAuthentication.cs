@@ -128,7 +128,7 @@ public sealed class ApiKeyCache(IGrainFactory grains, TimeProvider time)
             return entry.Principal;
         }
 
-        var principal = await grains.GetGrain<IApiKeyGrain>(GrainKeys.ApiKeys).ResolveAsync(hash);
+        var principal = await grains.Ref<IApiKeyGrain>(GrainKeys.ApiKeys).ResolveAsync(hash);
         if (_entries.Count > 100_000)
         {
             _entries.Clear();
@@ -214,7 +214,7 @@ public sealed class ApiKeyUsageFlusher(ApiKeyCache cache, IGrainFactory grains, 
 
         try
         {
-            await grains.GetGrain<IApiKeyGrain>(GrainKeys.ApiKeys).TouchAsync(used);
+            await grains.Ref<IApiKeyGrain>(GrainKeys.ApiKeys).TouchAsync(used);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

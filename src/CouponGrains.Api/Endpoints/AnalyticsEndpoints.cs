@@ -1,3 +1,4 @@
+using CouponGrains.Contracts;
 using System.Text;
 using CouponGrains.Api.Auth;
 using CouponGrains.Api.Http;
@@ -38,7 +39,7 @@ public static class AnalyticsEndpoints
             return Problems.Invalid(errors);
         }
 
-        var rows = await grains.GetGrain<IAnalyticsGrain>(0).RedemptionsAsync(dimension!, filter);
+        var rows = await grains.Ref<IAnalyticsGrain>(0).RedemptionsAsync(dimension!, filter);
         if (format != "csv")
         {
             return TypedResults.Ok(rows);
@@ -60,17 +61,17 @@ public static class AnalyticsEndpoints
     }
 
     public static async Task<Results<Ok<BurnPoint[]>, ProblemHttpResult>> BurnAsync(IGrainFactory grains, string id) =>
-        CodeFormat.IsValidId(id) ? TypedResults.Ok(await grains.GetGrain<IAnalyticsGrain>(0).BudgetBurnAsync(id)) : Problems.NotFound("campaign");
+        CodeFormat.IsValidId(id) ? TypedResults.Ok(await grains.Ref<IAnalyticsGrain>(0).BudgetBurnAsync(id)) : Problems.NotFound("campaign");
 
     public static async Task<Results<Ok<CampaignLift>, ProblemHttpResult>> LiftAsync(IGrainFactory grains, string id) =>
-        CodeFormat.IsValidId(id) ? TypedResults.Ok(await grains.GetGrain<IAnalyticsGrain>(0).LiftAsync(id)) : Problems.NotFound("campaign");
+        CodeFormat.IsValidId(id) ? TypedResults.Ok(await grains.Ref<IAnalyticsGrain>(0).LiftAsync(id)) : Problems.NotFound("campaign");
 
     public static async Task<Results<Ok<AnalyticsKpis>, ProblemHttpResult>> KpisAsync(IGrainFactory grains, string? campaignId, string? dealerId,
         string? from, string? to)
     {
         var errors = new List<FieldError>();
         var filter = Filter(campaignId, dealerId, from, to, errors);
-        return errors.Count > 0 ? Problems.Invalid(errors) : TypedResults.Ok(await grains.GetGrain<IAnalyticsGrain>(0).KpisAsync(filter));
+        return errors.Count > 0 ? Problems.Invalid(errors) : TypedResults.Ok(await grains.Ref<IAnalyticsGrain>(0).KpisAsync(filter));
     }
 
     private static AnalyticsFilter Filter(string? campaignId, string? dealerId, string? from, string? to, List<FieldError> errors) => new()

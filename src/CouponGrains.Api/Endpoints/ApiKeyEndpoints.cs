@@ -45,7 +45,7 @@ public static class ApiKeyEndpoints
             return Problems.Invalid("after", "must be a key id from a previous page.");
         }
 
-        var keys = await grains.GetGrain<IApiKeyGrain>(GrainKeys.ApiKeys).ListAsync(includeRevoked ?? false, size, after);
+        var keys = await grains.Ref<IApiKeyGrain>(GrainKeys.ApiKeys).ListAsync(includeRevoked ?? false, size, after);
         return TypedResults.Ok(new ApiKeyListResponse(keys, keys.Length == size ? keys[^1].Id : null));
     }
 
@@ -57,7 +57,7 @@ public static class ApiKeyEndpoints
             return Problems.NotFound("API key");
         }
 
-        var change = await grains.GetGrain<IApiKeyGrain>(GrainKeys.ApiKeys).RevokeAsync(id, user.ToActor());
+        var change = await grains.Ref<IApiKeyGrain>(GrainKeys.ApiKeys).RevokeAsync(id, user.ToActor());
         cache.Invalidate(id);
         return change.Status switch
         {
@@ -77,7 +77,7 @@ public static class ApiKeyEndpoints
         }
 
         var grace = TimeSpan.FromSeconds(Math.Max(0, options.KeyRotationGraceSeconds));
-        var change = await grains.GetGrain<IApiKeyGrain>(GrainKeys.ApiKeys).RotateAsync(id, grace, user.ToActor());
+        var change = await grains.Ref<IApiKeyGrain>(GrainKeys.ApiKeys).RotateAsync(id, grace, user.ToActor());
         if (grace == TimeSpan.Zero)
         {
             cache.Invalidate(id);
@@ -118,7 +118,7 @@ public static class ApiKeyEndpoints
             return Problems.Invalid(errors);
         }
 
-        var issued = await grains.GetGrain<IApiKeyGrain>(GrainKeys.ApiKeys).IssueAsync(body.Name!, body.Role!, body.DealerId, user.ToActor());
+        var issued = await grains.Ref<IApiKeyGrain>(GrainKeys.ApiKeys).IssueAsync(body.Name!, body.Role!, body.DealerId, user.ToActor());
         return TypedResults.Created($"/api/v1/api-keys/{issued.Id}",
             new ApiKeyResponse(issued.Id, issued.Key, body.Name!, body.Role!, body.DealerId));
     }

@@ -1,3 +1,4 @@
+using CouponGrains.Contracts;
 using System.Security.Claims;
 using CouponGrains.Api.Auth;
 using CouponGrains.Api.Http;
@@ -67,14 +68,14 @@ public static class ApprovalEndpoints
             return Problems.Invalid(errors);
         }
 
-        var items = await grains.GetGrain<IApprovalGrain>(0).ListAsync(status, dealerId, size, after);
+        var items = await grains.Ref<IApprovalGrain>(0).ListAsync(status, dealerId, size, after);
         return TypedResults.Ok(new ApprovalListResponse(items, items.Length == size ? items[^1].Id : null));
     }
 
     /// <summary>Staff see any request; a dealer only its own. Anything else is 404, never a hint.</summary>
     public static async Task<Results<Ok<ApprovalView>, ProblemHttpResult>> GetAsync(string id, ClaimsPrincipal user, IGrainFactory grains)
     {
-        var approval = CodeFormat.IsValidId(id) ? await grains.GetGrain<IApprovalGrain>(0).GetAsync(id) : null;
+        var approval = CodeFormat.IsValidId(id) ? await grains.Ref<IApprovalGrain>(0).GetAsync(id) : null;
         return approval is null || !user.MayAccessDealer(approval.DealerId) ? Problems.NotFound("approval") : TypedResults.Ok(approval);
     }
 
@@ -117,7 +118,7 @@ public static class ApprovalEndpoints
             return Problems.Invalid(errors);
         }
 
-        var result = await grains.GetGrain<IApprovalGrain>(0).DecideAsync(id, decision!.Value, body.ReasonCode, body.Note, user.ToActor());
+        var result = await grains.Ref<IApprovalGrain>(0).DecideAsync(id, decision!.Value, body.ReasonCode, body.Note, user.ToActor());
         return result.Status switch
         {
             ApprovalDecisionStatus.Done => TypedResults.Ok(result.Approval!),

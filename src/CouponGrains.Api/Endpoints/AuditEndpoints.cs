@@ -1,3 +1,4 @@
+using CouponGrains.Contracts;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using CouponGrains.Api.Auth;
@@ -70,7 +71,7 @@ public static class AuditEndpoints
             return Problems.Invalid(errors);
         }
 
-        var page = await grains.GetGrain<IAuditGrain>(0).QueryAsync(new AuditQuery
+        var page = await grains.Ref<IAuditGrain>(0).QueryAsync(new AuditQuery
         {
             EntityType = entityType,
             EntityId = entityId,
@@ -88,7 +89,7 @@ public static class AuditEndpoints
     }
 
     public static async Task<Ok<AuditVerification>> VerifyAsync(IGrainFactory grains) =>
-        TypedResults.Ok(await grains.GetGrain<IAuditGrain>(0).VerifyAsync());
+        TypedResults.Ok(await grains.Ref<IAuditGrain>(0).VerifyAsync());
 
     private static JsonNode? Json(string? text) => text is null ? null : JsonNode.Parse(text);
 }

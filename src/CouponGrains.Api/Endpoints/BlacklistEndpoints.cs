@@ -1,3 +1,4 @@
+using CouponGrains.Contracts;
 using System.Security.Claims;
 using CouponGrains.Api.Auth;
 using CouponGrains.Api.Http;
@@ -35,7 +36,7 @@ public static class BlacklistEndpoints
     {
         var errors = new List<FieldError>();
         PipelineQuery.OneOf(kind, "kind", BlacklistKinds.All, errors);
-        return errors.Count > 0 ? Problems.Invalid(errors) : TypedResults.Ok(await grains.GetGrain<IFraudGrain>(0).ListBlacklistAsync(kind));
+        return errors.Count > 0 ? Problems.Invalid(errors) : TypedResults.Ok(await grains.Ref<IFraudGrain>(0).ListBlacklistAsync(kind));
     }
 
     public static async Task<Results<Created<BlacklistEntry>, ProblemHttpResult>> AddAsync(IGrainFactory grains, ClaimsPrincipal user,
@@ -68,12 +69,12 @@ public static class BlacklistEndpoints
             return Problems.Invalid(errors);
         }
 
-        var entry = await grains.GetGrain<IFraudGrain>(0).AddBlacklistAsync(body!.Kind!, value!, body.Reason!, body.ExpiresAt, user.ToActor());
+        var entry = await grains.Ref<IFraudGrain>(0).AddBlacklistAsync(body!.Kind!, value!, body.Reason!, body.ExpiresAt, user.ToActor());
         return TypedResults.Created($"/api/v1/blacklist/{entry.Id}", entry);
     }
 
     public static async Task<Results<NoContent, ProblemHttpResult>> RemoveAsync(IGrainFactory grains, ClaimsPrincipal user, string id) =>
-        CodeFormat.IsValidId(id) && await grains.GetGrain<IFraudGrain>(0).RemoveBlacklistAsync(id, user.ToActor())
+        CodeFormat.IsValidId(id) && await grains.Ref<IFraudGrain>(0).RemoveBlacklistAsync(id, user.ToActor())
             ? TypedResults.NoContent()
             : Problems.NotFound("active blacklist entry");
 }

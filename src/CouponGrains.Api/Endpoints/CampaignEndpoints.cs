@@ -62,7 +62,7 @@ public static class CampaignEndpoints
         }
 
         var id = "C-" + Guid.CreateVersion7().ToString("N")[..20];
-        var result = await grains.GetGrain<ICampaignGrain>(GrainKeys.Campaign(id)).CreateAsync(definition, user.ToActor());
+        var result = await grains.Ref<ICampaignGrain>(GrainKeys.Campaign(id)).CreateAsync(definition, user.ToActor());
         return result.Status == CommandStatus.Done
             ? TypedResults.Created($"/api/v1/campaigns/{id}", result.Campaign!.ToResponse())
             : Problems.Conflict(result.Code ?? "conflict", result.Message);
@@ -75,7 +75,7 @@ public static class CampaignEndpoints
             return Problems.NotFound("campaign");
         }
 
-        var view = await grains.GetGrain<ICampaignGrain>(GrainKeys.Campaign(id)).GetAsync();
+        var view = await grains.Ref<ICampaignGrain>(GrainKeys.Campaign(id)).GetAsync();
         return view is null ? Problems.NotFound("campaign") : TypedResults.Ok(view.ToResponse());
     }
 
@@ -115,7 +115,7 @@ public static class CampaignEndpoints
         }
 
         var request = new TransitionRequest { Note = body?.Note, ReasonCode = body?.ReasonCode, Catalogue = catalogue };
-        var result = await grains.GetGrain<ICampaignGrain>(GrainKeys.Campaign(id)).TransitionWithAsync(action, request, user.ToActor());
+        var result = await grains.Ref<ICampaignGrain>(GrainKeys.Campaign(id)).TransitionWithAsync(action, request, user.ToActor());
         return ToResult(result);
     }
 
@@ -133,12 +133,12 @@ public static class CampaignEndpoints
             return Problems.Invalid(errors);
         }
 
-        return ToResult(await grains.GetGrain<ICampaignGrain>(GrainKeys.Campaign(id)).UpdateAsync(definition, user.ToActor()));
+        return ToResult(await grains.Ref<ICampaignGrain>(GrainKeys.Campaign(id)).UpdateAsync(definition, user.ToActor()));
     }
 
     public static async Task<Results<Ok<CampaignApprovalResponse>, ProblemHttpResult>> GetApprovalAsync(string id, IGrainFactory grains)
     {
-        var view = CodeFormat.IsValidId(id) ? await grains.GetGrain<ICampaignGrain>(GrainKeys.Campaign(id)).GetApprovalAsync() : null;
+        var view = CodeFormat.IsValidId(id) ? await grains.Ref<ICampaignGrain>(GrainKeys.Campaign(id)).GetApprovalAsync() : null;
         return view is null ? Problems.NotFound("campaign") : TypedResults.Ok(view.ToResponse());
     }
 
@@ -157,7 +157,7 @@ public static class CampaignEndpoints
             return Problems.Invalid(errors);
         }
 
-        var projection = await grains.GetGrain<ICampaignGrain>(GrainKeys.Campaign(id)).ProjectAsync(catalogue);
+        var projection = await grains.Ref<ICampaignGrain>(GrainKeys.Campaign(id)).ProjectAsync(catalogue);
         return projection is null ? Problems.NotFound("campaign") : TypedResults.Ok(projection);
     }
 
@@ -267,7 +267,7 @@ public static class CampaignEndpoints
             MaxUses = body.MaxUses,
             ExpiresAt = body.ExpiresAt,
         };
-        var result = await grains.GetGrain<ICampaignGrain>(GrainKeys.Campaign(id)).IssueCouponsAsync(request, user.ToActor());
+        var result = await grains.Ref<ICampaignGrain>(GrainKeys.Campaign(id)).IssueCouponsAsync(request, user.ToActor());
         return result.Status switch
         {
             CommandStatus.Done => TypedResults.Created($"/api/v1/campaigns/{id}", new CouponCodesResponse(id, result.Codes.Length, result.Codes)),

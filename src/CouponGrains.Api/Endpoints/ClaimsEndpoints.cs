@@ -116,7 +116,7 @@ public static class ClaimsEndpoints
             return Problems.Invalid(errors);
         }
 
-        var claim = await grains.GetGrain<ISettlementGrain>(0).SubmitClaimAsync(new ClaimSubmission
+        var claim = await grains.Ref<ISettlementGrain>(0).SubmitClaimAsync(new ClaimSubmission
         {
             DealerId = dealerId!,
             CampaignId = body!.CampaignId,
@@ -147,12 +147,12 @@ public static class ClaimsEndpoints
             return Problems.Forbidden("A dealer key reads only its own claims.");
         }
 
-        return TypedResults.Ok(await grains.GetGrain<ISettlementGrain>(0).ListClaimsAsync(user.DealerId() ?? dealerId, status, size));
+        return TypedResults.Ok(await grains.Ref<ISettlementGrain>(0).ListClaimsAsync(user.DealerId() ?? dealerId, status, size));
     }
 
     public static async Task<Results<Ok<Claim>, ProblemHttpResult>> GetAsync(IGrainFactory grains, ClaimsPrincipal user, string id)
     {
-        var claim = CodeFormat.IsValidId(id) ? await grains.GetGrain<ISettlementGrain>(0).GetClaimAsync(id) : null;
+        var claim = CodeFormat.IsValidId(id) ? await grains.Ref<ISettlementGrain>(0).GetClaimAsync(id) : null;
         return claim is not null && user.MayAccessDealer(claim.Submission.DealerId) ? TypedResults.Ok(claim) : Problems.NotFound("claim");
     }
 
@@ -188,7 +188,7 @@ public static class ClaimsEndpoints
             errors.Add(new("note", "must be 1-2000 characters without control characters."));
         }
 
-        var grain = grains.GetGrain<ISettlementGrain>(0);
+        var grain = grains.Ref<ISettlementGrain>(0);
         if (kind == ClaimDecisionKind.PartiallyAccept)
         {
             var claim = await grain.GetClaimAsync(id);

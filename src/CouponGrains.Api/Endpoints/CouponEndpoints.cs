@@ -25,7 +25,7 @@ public static class CouponEndpoints
     public static async Task<Results<Ok<CouponResponse>, ProblemHttpResult>> GetAsync(string code, ClaimsPrincipal user, IGrainFactory grains)
     {
         var normalized = CodeFormat.NormalizeCode(code);
-        var coupon = normalized is null ? null : await grains.GetGrain<ICouponGrain>(GrainKeys.Coupon(normalized)).GetAsync();
+        var coupon = normalized is null ? null : await grains.Ref<ICouponGrain>(GrainKeys.Coupon(normalized)).GetAsync();
         var visible = coupon is not null && (user.DealerId() is null || coupon.DealerId == user.DealerId());
         return visible ? TypedResults.Ok(coupon!.ToResponse()) : Problems.NotFound("coupon");
     }

@@ -32,7 +32,7 @@ public static class DealerEndpoints
             return Problems.Invalid(errors);
         }
 
-        var saved = await grains.GetGrain<IDealerGrain>(GrainKeys.Dealer(dealerId)).UpsertAsync(profile, user.ToActor());
+        var saved = await grains.Ref<IDealerGrain>(GrainKeys.Dealer(dealerId)).UpsertAsync(profile, user.ToActor());
         return TypedResults.Ok(saved);
     }
 
@@ -43,7 +43,7 @@ public static class DealerEndpoints
             return Problems.NotFound("dealer");
         }
 
-        var profile = await grains.GetGrain<IDealerGrain>(GrainKeys.Dealer(dealerId)).GetAsync();
+        var profile = await grains.Ref<IDealerGrain>(GrainKeys.Dealer(dealerId)).GetAsync();
         return profile is null ? Problems.NotFound("dealer") : TypedResults.Ok(profile);
     }
 }

@@ -1,3 +1,4 @@
+using CouponGrains.Contracts;
 using System.Security.Claims;
 using CouponGrains.Api.Auth;
 using CouponGrains.Api.Http;
@@ -50,7 +51,7 @@ public static class FraudEndpoints
             return Problems.Invalid(errors);
         }
 
-        return TypedResults.Ok(await grains.GetGrain<IFraudGrain>(0).QueryFlagsAsync(query));
+        return TypedResults.Ok(await grains.Ref<IFraudGrain>(0).QueryFlagsAsync(query));
 
         static long? Bad(List<FieldError> errors)
         {
@@ -77,7 +78,7 @@ public static class FraudEndpoints
             return Problems.Invalid("note", "must be 1-2000 characters without control characters.");
         }
 
-        var result = await grains.GetGrain<IFraudGrain>(0).DecideAsync(flagId, body.Decision == "confirm", body.Note, user.ToActor());
+        var result = await grains.Ref<IFraudGrain>(0).DecideAsync(flagId, body.Decision == "confirm", body.Note, user.ToActor());
         return result.Status switch
         {
             FlagDecisionStatus.Done => TypedResults.Ok(result.Flag!),

@@ -99,7 +99,7 @@ public static class RedemptionEndpoints
             return Problems.Invalid(errors);
         }
 
-        var validator = grains.GetGrain<IValidatorGrain>(0);
+        var validator = grains.Ref<IValidatorGrain>(0);
         if (codes is not null)
         {
             var stack = await validator.ValidateStackAsync(order, codes);
@@ -145,7 +145,7 @@ public static class RedemptionEndpoints
             return Problems.Invalid(errors);
         }
 
-        var results = await grains.GetGrain<IValidatorGrain>(0).QualifyAsync(order);
+        var results = await grains.Ref<IValidatorGrain>(0).QualifyAsync(order);
         return TypedResults.Ok(results.Select(r => r.ToResponse(user.IsDealerKey())).ToArray());
     }
 
@@ -158,7 +158,7 @@ public static class RedemptionEndpoints
         }
 
         var view = CodeFormat.IsValidId(id) && CodeFormat.IsValidId(dealerId)
-            ? await grains.GetGrain<IValidatorGrain>(0).RebateAsync(id, dealerId)
+            ? await grains.Ref<IValidatorGrain>(0).RebateAsync(id, dealerId)
             : null;
         return view is null ? Problems.NotFound("retro-rebate campaign") : TypedResults.Ok(view);
     }
@@ -200,7 +200,7 @@ public static class RedemptionEndpoints
             return Problems.Invalid(errors);
         }
 
-        var grain = grains.GetGrain<IRedeemGrain>(GrainKeys.RedeemShard(order.DealerId, idempotencyKey));
+        var grain = grains.Ref<IRedeemGrain>(GrainKeys.RedeemShard(order.DealerId, idempotencyKey));
         var result = await grain.RedeemAsync(order.DealerId, idempotencyKey, order, OrderHash.Of(order), user.ToActor());
         switch (result.Status)
         {
@@ -232,7 +232,7 @@ public static class RedemptionEndpoints
     public static async Task<Results<Ok<RedemptionResponse>, ProblemHttpResult>> GetAsync(
         string id, ClaimsPrincipal user, IGrainFactory grains)
     {
-        var record = CodeFormat.IsValidId(id) ? await grains.GetGrain<IRedemptionGrain>(id).GetAsync() : null;
+        var record = CodeFormat.IsValidId(id) ? await grains.Ref<IRedemptionGrain>(id).GetAsync() : null;
         return record is null || !user.MayAccessDealer(record.DealerId)
             ? Problems.NotFound("redemption")
             : TypedResults.Ok(record.ToResponse());
@@ -253,7 +253,7 @@ public static class RedemptionEndpoints
     public static async Task<Results<Ok<RedemptionResponse>, ProblemHttpResult>> ReverseAsync(
         string id, ReversalRequest body, ClaimsPrincipal user, IGrainFactory grains)
     {
-        var grain = grains.GetGrain<IRedemptionGrain>(id);
+        var grain = grains.Ref<IRedemptionGrain>(id);
         if (await OwnRedemptionAsync(grain, id, user) is { } refusal)
         {
             return refusal;
@@ -303,7 +303,7 @@ public static class RedemptionEndpoints
     public static async Task<Results<Ok<RedemptionResponse>, ProblemHttpResult>> InvoiceAsync(
         string id, InvoiceRequest body, ClaimsPrincipal user, IGrainFactory grains)
     {
-        var grain = grains.GetGrain<IRedemptionGrain>(id);
+        var grain = grains.Ref<IRedemptionGrain>(id);
         if (await OwnRedemptionAsync(grain, id, user) is { } refusal)
         {
             return refusal;

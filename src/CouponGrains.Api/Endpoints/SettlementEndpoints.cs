@@ -1,3 +1,4 @@
+using CouponGrains.Contracts;
 using System.Security.Claims;
 using System.Text;
 using CouponGrains.Api.Auth;
@@ -67,7 +68,7 @@ public static class SettlementEndpoints
             return Problems.Invalid(errors);
         }
 
-        return TypedResults.Ok(await grains.GetGrain<ISettlementGrain>(0)
+        return TypedResults.Ok(await grains.Ref<ISettlementGrain>(0)
             .GenerateCreditNotesAsync(body!.DealerId, body.PeriodFrom!.Value, body.PeriodTo!.Value, user.ToActor()));
     }
 
@@ -87,12 +88,12 @@ public static class SettlementEndpoints
             return Problems.Forbidden("A dealer key reads only its own credit notes.");
         }
 
-        return TypedResults.Ok(await grains.GetGrain<ISettlementGrain>(0).ListCreditNotesAsync(user.DealerId() ?? dealerId, size));
+        return TypedResults.Ok(await grains.Ref<ISettlementGrain>(0).ListCreditNotesAsync(user.DealerId() ?? dealerId, size));
     }
 
     public static async Task<Results<Ok<CreditNote>, ProblemHttpResult>> GetAsync(IGrainFactory grains, ClaimsPrincipal user, string id)
     {
-        var note = CodeFormat.IsValidId(id) ? await grains.GetGrain<ISettlementGrain>(0).GetCreditNoteAsync(id) : null;
+        var note = CodeFormat.IsValidId(id) ? await grains.Ref<ISettlementGrain>(0).GetCreditNoteAsync(id) : null;
         return note is not null && user.MayAccessDealer(note.DealerId) ? TypedResults.Ok(note) : Problems.NotFound("credit note");
     }
 
@@ -118,7 +119,7 @@ public static class SettlementEndpoints
             return Problems.Invalid(errors);
         }
 
-        var csv = await grains.GetGrain<ISettlementGrain>(0).ReconciliationCsvAsync(dealerId, since!.Value, until!.Value);
+        var csv = await grains.Ref<ISettlementGrain>(0).ReconciliationCsvAsync(dealerId, since!.Value, until!.Value);
         return TypedResults.File(Encoding.UTF8.GetBytes(csv), "text/csv; charset=utf-8", $"reconciliation-{from}-{to}.csv");
     }
 
@@ -135,7 +136,7 @@ public static class SettlementEndpoints
             return Problems.Invalid("required", "is required: true or false.");
         }
 
-        await grains.GetGrain<ISettlementGrain>(0).SetDeliveryProofRequiredAsync(campaignId, required, user.ToActor());
+        await grains.Ref<ISettlementGrain>(0).SetDeliveryProofRequiredAsync(campaignId, required, user.ToActor());
         return TypedResults.NoContent();
     }
 }

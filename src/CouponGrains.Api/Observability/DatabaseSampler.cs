@@ -57,7 +57,7 @@ public sealed class DatabaseSampler(
         {
             try
             {
-                if (await grains.GetGrain<ICampaignGrain>(GrainKeys.Campaign(campaign)).GetAsync() is { } view)
+                if (await grains.Ref<ICampaignGrain>(GrainKeys.Campaign(campaign)).GetAsync() is { } view)
                 {
                     metrics.BudgetRemaining(campaign, view.Budget.Remaining);
                 }

@@ -29,13 +29,13 @@ public sealed class AnalyticsConsumerGrain(AnalyticsStore store) : EventConsumer
     {
         foreach (var dealerId in events.Select(e => e.DealerId).Distinct(StringComparer.Ordinal).Where(d => !_dealers.ContainsKey(d)).ToArray())
         {
-            var profile = await GrainFactory.GetGrain<IDealerGrain>(GrainKeys.Dealer(dealerId)).GetAsync();
+            var profile = await GrainFactory.Ref<IDealerGrain>(GrainKeys.Dealer(dealerId)).GetAsync();
             _dealers[dealerId] = new DealerFacts(profile?.Region, profile?.ChannelTier);
         }
 
         foreach (var campaignId in events.Select(e => e.CampaignId).Distinct(StringComparer.Ordinal).Where(c => !_campaigns.ContainsKey(c)).ToArray())
         {
-            var view = await GrainFactory.GetGrain<ICampaignGrain>(GrainKeys.Campaign(campaignId)).GetAsync();
+            var view = await GrainFactory.Ref<ICampaignGrain>(GrainKeys.Campaign(campaignId)).GetAsync();
             _campaigns[campaignId] = new CampaignFacts(view?.Definition.Name, view?.Definition.Kind, view?.Definition.Currency, view?.Definition.Budget);
         }
 

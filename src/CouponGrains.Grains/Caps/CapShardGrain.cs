@@ -24,6 +24,13 @@ public sealed class CapShardGrain(RedemptionLedger ledger, TimeProvider time) : 
 {
     private static readonly TimeSpan s_sweepEvery = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan s_idle = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// An order's stacking slots are busy for the seconds its codes are entered and then never again:
+    /// kept for minutes they were most of a hot shard's members (two per redemption), its heap and its
+    /// sweeps. Dropped sooner, a late code on the order reads the slot from the ledger again.
+    /// </summary>
+    private static readonly TimeSpan s_orderIdle = TimeSpan.FromSeconds(30);
     private readonly Dictionary<string, Member> _members = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Task<Member>> _loading = new(StringComparer.Ordinal);
     private IGrainTimer? _sweeper;
@@ -166,7 +173,7 @@ public sealed class CapShardGrain(RedemptionLedger ledger, TimeProvider time) : 
                 _ => CapScope.Customer,
             };
             var totals = await ledger.TotalsAsync(scope, slot.CampaignId, slot.Member, slot.Branch, slot.From, slot.To);
-            var entry = new Member(new Escrow()) { LastUsed = UtcNow };
+            var entry = new Member(new Escrow(), scope is CapScope.Order or CapScope.OrderExclusive ? s_orderIdle : s_idle) { LastUsed = UtcNow };
             entry.Escrow.Load(slot.CountsAmount ? totals.Amount : totals.Count, totals.Count, totals.RecentlyReversed, UtcNow);
             _members[key] = entry;
             return entry;
@@ -188,7 +195,7 @@ public sealed class CapShardGrain(RedemptionLedger ledger, TimeProvider time) : 
             {
                 pending.Add(entry.Escrow);
             }
-            else if (entry.LastUsed < now - s_idle)
+            else if (entry.LastUsed < now - entry.Idle)
             {
                 _members.Remove(id);
             }
@@ -206,9 +213,12 @@ public sealed class CapShardGrain(RedemptionLedger ledger, TimeProvider time) : 
         }
     }
 
-    private sealed class Member(Escrow escrow)
+    private sealed class Member(Escrow escrow, TimeSpan idle)
     {
         public Escrow Escrow { get; } = escrow;
+
+        /// <summary>How long the member stays loaded with nothing held and no use.</summary>
+        public TimeSpan Idle { get; } = idle;
 
         public DateTime LastUsed { get; set; }
     }

@@ -98,7 +98,7 @@ public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, IG
             return cached.Profile;
         }
 
-        var profile = await grains.GetGrain<IDealerGrain>(GrainKeys.Dealer(dealerId)).GetAsync();
+        var profile = await grains.Ref<IDealerGrain>(GrainKeys.Dealer(dealerId)).GetAsync();
         if (_dealers.Count > 10_000)
         {
             _dealers.Clear();
@@ -158,7 +158,7 @@ public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, IG
         }
 
         var dealerTask = DealerAsync(order.DealerId);
-        var coupon = grains.GetGrain<ICouponGrain>(GrainKeys.Coupon(order.Code));
+        var coupon = grains.Ref<ICouponGrain>(GrainKeys.Coupon(order.Code));
         var remembered = UnlimitedCoupon(order);
         var couponHold = remembered ?? await coupon.TryHoldAsync(redemptionId, order.DealerId);
         if (couponHold.Rejection is { } couponRejection)
@@ -180,7 +180,7 @@ public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, IG
         }
 
         var campaignId = couponHold.Coupon.CampaignId;
-        var campaign = grains.GetGrain<ICampaignGrain>(GrainKeys.Campaign(campaignId));
+        var campaign = grains.Ref<ICampaignGrain>(GrainKeys.Campaign(campaignId));
         var campaignHold = await campaign.TryHoldAsync(redemptionId, order, await dealerTask, approved: order.ApprovalId is not null);
         if (!campaignHold.Held)
         {
@@ -219,7 +219,7 @@ public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, IG
             {
                 var groupCaps = group.ToList();
                 var shardKey = group.Key;
-                var shard = grains.GetGrain<ICapShardGrain>(shardKey);
+                var shard = grains.Ref<ICapShardGrain>(shardKey);
                 var holdsOfGroup = groupCaps.Select(c => new CapHold(c.Slot.Key, c.Amount, c.Limit)).ToArray();
                 groups.Add((shard, shardKey, groupCaps, shard.TryHoldAsync(redemptionId, holdsOfGroup)));
             }
@@ -248,7 +248,7 @@ public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, IG
         if (order.ApprovalId is { } approvalId)
         {
             // Every cap is held: only now is the approval used up, so a refusal above leaves it usable.
-            var consumed = await grains.GetGrain<IApprovalGrain>(0)
+            var consumed = await grains.Ref<IApprovalGrain>(0)
                 .ConsumeAsync(approvalId, order.DealerId, OrderHash.ForApproval(order), campaignHold.Discount);
             if (!consumed.Succeeded)
             {
@@ -327,7 +327,7 @@ public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, IG
             return existing;
         }
 
-        var approval = await grains.GetGrain<IApprovalGrain>(0).CreateAsync(new ApprovalRequest
+        var approval = await grains.Ref<IApprovalGrain>(0).CreateAsync(new ApprovalRequest
         {
             DealerId = order.DealerId,
             OrderHash = OrderHash.ForApproval(order),

@@ -121,12 +121,12 @@ public sealed class RedemptionGrain(RedemptionLedger ledger, IGrainFactory grain
     private async Task RestoreAsync(RedemptionRecord reversed, long amount, bool completes)
     {
         var restoreId = CapTotalsReader.RestoreId(Id, reversed.Reversals);
-        var campaign = grains.GetGrain<ICampaignGrain>(GrainKeys.Campaign(reversed.CampaignId));
+        var campaign = grains.Ref<ICampaignGrain>(GrainKeys.Campaign(reversed.CampaignId));
         var definition = (await campaign.GetAsync())?.Definition;
         var restores = new List<Task>(5) { campaign.RestoreAsync(Id, restoreId, amount, completes, reversed.RedeemedAt) };
         if (completes)
         {
-            restores.Add(grains.GetGrain<ICouponGrain>(GrainKeys.Coupon(reversed.Code)).RestoreAsync(Id, restoreId, 1));
+            restores.Add(grains.Ref<ICouponGrain>(GrainKeys.Coupon(reversed.Code)).RestoreAsync(Id, restoreId, 1));
         }
 
         if (definition is not null)
@@ -137,7 +137,7 @@ public sealed class RedemptionGrain(RedemptionLedger ledger, IGrainFactory grain
                 .ToList();
             foreach (var group in caps.GroupBy(c => c.Slot.ShardKey))
             {
-                var shard = grains.GetGrain<ICapShardGrain>(group.Key);
+                var shard = grains.Ref<ICapShardGrain>(group.Key);
                 var slots = group.Select(c => new CapRestore(c.Slot.Key, c.Slot.CountsAmount ? amount : c.Amount)).ToArray();
                 restores.Add(shard.RestoreAsync(Id, restoreId, slots, completes));
             }

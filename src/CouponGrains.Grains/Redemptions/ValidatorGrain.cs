@@ -81,7 +81,7 @@ public sealed class ValidatorGrain(IGrainFactory grains, TimeProvider time, Coup
 
     public async Task<RebateView?> RebateAsync(string campaignId, string dealerId)
     {
-        var campaign = await grains.GetGrain<ICampaignGrain>(GrainKeys.Campaign(campaignId)).GetAsync();
+        var campaign = await grains.Ref<ICampaignGrain>(GrainKeys.Campaign(campaignId)).GetAsync();
         if (campaign?.Definition is not { Kind: CampaignKinds.RetroRebate } definition)
         {
             return null;
@@ -107,8 +107,8 @@ public sealed class ValidatorGrain(IGrainFactory grains, TimeProvider time, Coup
     /// <summary>The dry run of one code, with the campaign definition it was checked against (null when the code is unknown).</summary>
     private async Task<(ValidationResult Result, CampaignDefinition? Definition)> CheckAsync(OrderContext order)
     {
-        var dealerTask = grains.GetGrain<IDealerGrain>(GrainKeys.Dealer(order.DealerId)).GetAsync();
-        var coupon = await grains.GetGrain<ICouponGrain>(GrainKeys.Coupon(order.Code)).GetAsync();
+        var dealerTask = grains.Ref<IDealerGrain>(GrainKeys.Dealer(order.DealerId)).GetAsync();
+        var coupon = await grains.Ref<ICouponGrain>(GrainKeys.Coupon(order.Code)).GetAsync();
         if (coupon is null)
         {
             return (new ValidationResult { Reasons = [new Rejection(RejectionCode.CouponNotFound, "No such coupon code.")] }, null);
@@ -136,7 +136,7 @@ public sealed class ValidatorGrain(IGrainFactory grains, TimeProvider time, Coup
         }
 
         var campaignId = coupon.CampaignId;
-        var evaluation = await grains.GetGrain<ICampaignGrain>(GrainKeys.Campaign(campaignId)).EvaluateAsync(order, await dealerTask);
+        var evaluation = await grains.Ref<ICampaignGrain>(GrainKeys.Campaign(campaignId)).EvaluateAsync(order, await dealerTask);
         reasons.AddRange(evaluation.Reasons);
         var subject = new CapSubject(order.DealerId, order.BranchId, order.Customer.Id, order.OrderId, evaluation.WarrantyKey);
         var memberCaps = evaluation.Definition is { } definition
@@ -144,7 +144,7 @@ public sealed class ValidatorGrain(IGrainFactory grains, TimeProvider time, Coup
             : [];
         foreach (var cap in memberCaps)
         {
-            var usage = await grains.GetGrain<ICapShardGrain>(cap.Slot.ShardKey).GetUsageAsync(cap.Slot.Key);
+            var usage = await grains.Ref<ICapShardGrain>(cap.Slot.ShardKey).GetUsageAsync(cap.Slot.Key);
             if (usage.Used + usage.Held + cap.Amount > cap.Limit)
             {
                 reasons.Add(cap.Refusal);

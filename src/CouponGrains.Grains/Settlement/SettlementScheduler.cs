@@ -1,3 +1,4 @@
+using CouponGrains.Contracts;
 using CouponGrains.Contracts.Access;
 using CouponGrains.Contracts.Settlement;
 using CouponGrains.Grains.Events;
@@ -43,7 +44,7 @@ public sealed class SettlementScheduler(IGrainFactory grains, TimeProvider clock
             try
             {
                 var yesterday = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime).AddDays(-1);
-                var notes = await grains.GetGrain<ISettlementGrain>(0).GenerateCreditNotesAsync(null, s_epoch, yesterday, Actor.System);
+                var notes = await grains.Ref<ISettlementGrain>(0).GenerateCreditNotesAsync(null, s_epoch, yesterday, Actor.System);
                 if (notes.Length > 0)
                 {
                     logger.LogInformation("Scheduled settlement issued {Count} credit notes", notes.Length);

@@ -170,17 +170,17 @@ public sealed class RedemptionLedger : IAsyncDisposable
 
         foreach (var (campaignId, ids) in campaigns)
         {
-            _ = _grains.GetGrain<ICampaignGrain>(GrainKeys.Campaign(campaignId)).ConfirmManyAsync(ids.ToArray());
+            _ = _grains.Ref<ICampaignGrain>(GrainKeys.Campaign(campaignId)).ConfirmManyAsync(ids.ToArray());
         }
 
         foreach (var (code, ids) in coupons)
         {
-            _ = _grains.GetGrain<ICouponGrain>(GrainKeys.Coupon(code)).ConfirmManyAsync(ids.ToArray());
+            _ = _grains.Ref<ICouponGrain>(GrainKeys.Coupon(code)).ConfirmManyAsync(ids.ToArray());
         }
 
         foreach (var (shardKey, (members, ids)) in shards)
         {
-            _ = _grains.GetGrain<ICapShardGrain>(shardKey).ConfirmManyAsync(members.ToArray(), ids.ToArray());
+            _ = _grains.Ref<ICapShardGrain>(shardKey).ConfirmManyAsync(members.ToArray(), ids.ToArray());
         }
 
         static void Add(Dictionary<string, List<string>> groups, string key, string id)
