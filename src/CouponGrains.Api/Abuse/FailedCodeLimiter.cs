@@ -1,5 +1,5 @@
-using CouponGrains.Contracts;
 using System.Collections.Concurrent;
+using CouponGrains.Contracts;
 using CouponGrains.Contracts.Audit;
 using Microsoft.Extensions.Logging;
 

@@ -1,7 +1,7 @@
-using CouponGrains.Contracts;
 using System.Text;
 using CouponGrains.Api.Auth;
 using CouponGrains.Api.Http;
+using CouponGrains.Contracts;
 using CouponGrains.Contracts.Analytics;
 using CouponGrains.Contracts.Coupons;
 using Microsoft.AspNetCore.Builder;

@@ -1,7 +1,7 @@
-using CouponGrains.Contracts;
 using System.Security.Claims;
 using CouponGrains.Api.Auth;
 using CouponGrains.Api.Http;
+using CouponGrains.Contracts;
 using CouponGrains.Contracts.Approvals;
 using CouponGrains.Contracts.Coupons;
 using Microsoft.AspNetCore.Builder;

@@ -1,8 +1,8 @@
-using CouponGrains.Contracts;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using CouponGrains.Api.Auth;
 using CouponGrains.Api.Http;
+using CouponGrains.Contracts;
 using CouponGrains.Contracts.Audit;
 using CouponGrains.Contracts.Coupons;
 using Microsoft.AspNetCore.Builder;

@@ -4,11 +4,11 @@ using CouponGrains.Api.Http;
 using CouponGrains.Contracts;
 using CouponGrains.Contracts.Coupons;
 using CouponGrains.Contracts.Settlement;
-using Claim = CouponGrains.Contracts.Settlement.Claim;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
+using Claim = CouponGrains.Contracts.Settlement.Claim;
 
 namespace CouponGrains.Api.Endpoints;
 

@@ -1,7 +1,7 @@
-using CouponGrains.Contracts;
 using System.Security.Claims;
 using CouponGrains.Api.Auth;
 using CouponGrains.Api.Http;
+using CouponGrains.Contracts;
 using CouponGrains.Contracts.Fraud;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;

@@ -1,8 +1,9 @@
-using CouponGrains.Contracts;
 using System.Security.Claims;
 using System.Text;
 using CouponGrains.Api.Auth;
 using CouponGrains.Api.Http;
+using CouponGrains.Contracts;
+using CouponGrains.Contracts.Campaigns;
 using CouponGrains.Contracts.Coupons;
 using CouponGrains.Contracts.Settlement;
 using Microsoft.AspNetCore.Builder;
@@ -134,6 +135,12 @@ public static class SettlementEndpoints
         if (body?.Required is not { } required)
         {
             return Problems.Invalid("required", "is required: true or false.");
+        }
+
+        // A rule for a campaign that does not exist would sit there unnoticed (a typo in the id).
+        if (await grains.Ref<ICampaignGrain>(GrainKeys.Campaign(campaignId)).GetAsync() is null)
+        {
+            return Problems.NotFound("campaign");
         }
 
         await grains.Ref<ISettlementGrain>(0).SetDeliveryProofRequiredAsync(campaignId, required, user.ToActor());

@@ -70,6 +70,24 @@ public sealed class SettlementTests(PipelineFixture fixture)
     }
 
     [Fact]
+    public async Task TheDeliveryProofRuleIsSetOnlyForACampaignThatExists()
+    {
+        var (campaign, _) = await fixture.CampaignWithCodeAsync(discount: 500);
+        var unknown = "C-NOPE-" + Guid.NewGuid().ToString("N")[..8];
+
+        var missing = await fixture.Finance.PutAsJsonAsync($"/api/v1/settlements/campaigns/{unknown}/delivery-proof", new { required = true });
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        Assert.Contains("campaign", await missing.Content.ReadAsStringAsync(), StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(0, await TestPostgres.ScalarAsync<long>(fixture.ConnectionString,
+            "SELECT count(*) FROM audit_log WHERE entity_id = @c", ("c", unknown)));
+        Assert.Equal(0, await TestPostgres.ScalarAsync<long>(fixture.ConnectionString,
+            "SELECT count(*) FROM settlement_campaign_rules WHERE campaign_id = @c", ("c", unknown)));
+
+        var known = await fixture.Finance.PutAsJsonAsync($"/api/v1/settlements/campaigns/{campaign}/delivery-proof", new { required = true });
+        Assert.Equal(HttpStatusCode.NoContent, known.StatusCode);
+    }
+
+    [Fact]
     public async Task PartialAcceptanceAndRejectionFlowIntoTheCreditNoteAndTheKpis()
     {
         var dealer = "D-CL-" + Guid.NewGuid().ToString("N")[..6];
