@@ -56,7 +56,8 @@ public sealed class ValidatorGrain(IGrainFactory grains, TimeProvider time, Coup
                 ? new StackCodeResult { Code = code, State = StackState.Rejected.ToWire(), Reason = missing }
                 : Outcome(byCode[code])).ToArray(),
             TotalDiscount = stack.TotalDiscount,
-            Currency = checks.Select(c => c.Result.Currency).FirstOrDefault(c => c is not null),
+            // From the codes that took part only: another dealer's code must not show its campaign's currency.
+            Currency = candidates.Select(c => c.Campaign.Currency).FirstOrDefault(),
         };
 
         static StackCodeResult Outcome(StackOutcome o) => new()

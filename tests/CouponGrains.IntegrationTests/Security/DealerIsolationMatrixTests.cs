@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Text.Json.Nodes;
 using CouponGrains.Contracts.Access;
 using CouponGrains.Contracts.Approvals;
 using CouponGrains.IntegrationTests.Infrastructure;
@@ -141,6 +142,16 @@ public sealed class DealerIsolationMatrixTests(ApiFixture api)
         }
 
         Assert.True(failures.Count == 0, string.Join(Environment.NewLine, failures));
+
+        // A stack of B's code alone shows nothing of B's campaign either, not even its currency.
+        var onlyB = await dealerA.PostAsJsonAsync("/api/v1/validations", new
+        {
+            codes = new[] { codeOfB }, dealerId = A, lines = new[] { new { sku = "BP-220", quantity = 2, unitPrice = 185_000L } },
+        });
+        var stack = await onlyB.Content.ReadFromJsonAsync<JsonObject>();
+        Assert.Equal(HttpStatusCode.OK, onlyB.StatusCode);
+        Assert.Null(stack!["currency"]);
+
         // Nothing of B's changed: its approval is still pending, its key still works, its redemption stands uninvoiced,
         // its claim undecided, its flag open.
         Assert.Equal(ApprovalStatuses.Pending, (await approvals.GetAsync(approvalOfB))!.Status);
