@@ -72,7 +72,7 @@ public sealed class RedemptionLedger : IAsyncDisposable
         _db = database.DataSource;
         _logger = logger;
         _writers = Enumerable.Range(0, Writers).Select(_ => Task.Run(WriteLoopAsync)).ToArray();
-        _totals = new CapTotalsReader(_db, logger);
+        _totals = new CapTotalsReader(_db, database.Lookups, logger);
     }
 
     /// <summary>Batches written and rows in them, for metrics.</summary>
