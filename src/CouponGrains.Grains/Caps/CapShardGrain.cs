@@ -173,7 +173,7 @@ public sealed class CapShardGrain(RedemptionLedger ledger, TimeProvider time) : 
                 _ => CapScope.Customer,
             };
             var totals = await ledger.TotalsAsync(scope, slot.CampaignId, slot.Member, slot.Branch, slot.From, slot.To);
-            var entry = new Member(new Escrow(), scope is CapScope.Order or CapScope.OrderExclusive ? s_orderIdle : s_idle) { LastUsed = UtcNow };
+            var entry = new Member(new Escrow(), scope.IsOrder() ? s_orderIdle : s_idle) { LastUsed = UtcNow };
             entry.Escrow.Load(slot.CountsAmount ? totals.Amount : totals.Count, totals.Count, totals.RecentlyReversed, UtcNow);
             _members[key] = entry;
             return entry;

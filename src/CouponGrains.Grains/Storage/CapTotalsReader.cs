@@ -95,7 +95,7 @@ public sealed class CapTotalsReader : IAsyncDisposable
     {
         // LATERAL keeps every key an index lookup whatever plan the prepared statement settles on.
         var join = Join(scope);
-        var source = scope is CapScope.Order or CapScope.OrderExclusive ? _orders : _db;
+        var source = scope.IsOrder() ? _orders : _db;
         await using var command = source.CreateCommand(
             $"""
             SELECT k.i, t.amount, t.committed, t.reversed

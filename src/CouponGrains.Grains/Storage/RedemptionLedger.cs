@@ -584,3 +584,9 @@ public enum CapScope
     Order,
     OrderExclusive,
 }
+
+public static class CapScopes
+{
+    /// <summary>An order's stacking slot: read once per new order, busy for seconds, then never again.</summary>
+    public static bool IsOrder(this CapScope scope) => scope is CapScope.Order or CapScope.OrderExclusive;
+}
