@@ -113,10 +113,10 @@ public sealed class FraudStore(Database database, AuditLog audit, IOptions<Pipel
     {
         var orders = touched.Where(e => e.OrderId is not null).Select(e => (e.CampaignId, e.DealerId, e.OrderId!)).Distinct().ToArray();
         AddDuplicateRule(batch, FraudFlagTypes.DuplicateOrder, "order_id", "'Order %s of dealer %s redeemed %s times in campaign %s'",
-            "'orderId', o.order_id, 'codes', jsonb_agg(DISTINCT o.code)", orders);
+            ("orderId", "codes", "code"), orders);
         var invoices = touched.Where(e => e.InvoiceNumber is not null).Select(e => (e.CampaignId, e.DealerId, e.InvoiceNumber!)).Distinct().ToArray();
         AddDuplicateRule(batch, FraudFlagTypes.DuplicateInvoice, "invoice_number", "'Invoice %s of dealer %s carries %s redemptions of campaign %s'",
-            "'invoiceNumber', o.invoice_number, 'orders', jsonb_agg(DISTINCT o.order_id)", invoices);
+            ("invoiceNumber", "orders", "order_id"), invoices);
 
         if (committed.Length == 0)
         {
@@ -185,15 +185,16 @@ public sealed class FraudStore(Database database, AuditLog audit, IOptions<Pipel
             batch.BatchCommands.Add(Command(
                 """
                 INSERT INTO fraud_flags (type, subject, dealer_id, campaign_id, score, reason, evidence)
-                SELECT 'customer_across_dealers', d.customer_id, NULL, NULL, least(100, 30 + 15 * count(*))::int,
-                       format('Customer %s redeemed at %s dealers within %s days', d.customer_id, count(*), @days),
-                       jsonb_build_object('customerId', d.customer_id, 'dealers', jsonb_agg(d.dealer_id ORDER BY d.dealer_id),
-                                          'redemptions', sum(d.n), 'windowDays', @days)
+                SELECT 'customer_across_dealers', t.customer_id, NULL, NULL, least(100, 30 + 15 * a.dealers)::int,
+                       format('Customer %s redeemed at %s dealers within %s days', t.customer_id, a.dealers, @days),
+                       jsonb_build_object('customerId', t.customer_id, 'dealers', a.ids, 'redemptions', a.redemptions, 'windowDays', @days)
                 FROM unnest(@customers) AS t(customer_id)
-                JOIN fraud_customer_dealers d ON d.customer_id = t.customer_id
-                WHERE d.last_at >= (SELECT max(x.last_at) FROM fraud_customer_dealers x WHERE x.customer_id = t.customer_id)
-                                   - make_interval(days => @days)
-                GROUP BY d.customer_id HAVING count(*) >= @n
+                -- per customer, so each is two probes of the primary key whatever the statistics say
+                CROSS JOIN LATERAL (SELECT max(x.last_at) AS latest FROM fraud_customer_dealers x WHERE x.customer_id = t.customer_id) AS m
+                CROSS JOIN LATERAL (SELECT count(*) AS dealers, jsonb_agg(d.dealer_id ORDER BY d.dealer_id) AS ids, sum(d.n) AS redemptions
+                                    FROM fraud_customer_dealers d
+                                    WHERE d.customer_id = t.customer_id AND d.last_at >= m.latest - make_interval(days => @days)) AS a
+                WHERE a.dealers >= @n
                 ORDER BY 2
                 ON CONFLICT (type, subject) DO UPDATE SET score = EXCLUDED.score, reason = EXCLUDED.reason,
                     evidence = EXCLUDED.evidence, updated_at = now()
@@ -204,27 +205,34 @@ public sealed class FraudStore(Database database, AuditLog audit, IOptions<Pipel
         }
     }
 
-    /// <summary>One order or invoice number (<paramref name="column"/>) on more than one redemption of a campaign and dealer.</summary>
-    private static void AddDuplicateRule(NpgsqlBatch batch, string type, string column, string reason, string evidence,
-        (string Campaign, string Dealer, string Value)[] keys)
+    /// <summary>
+    /// One order or invoice number (<paramref name="column"/>) on more than one redemption of a campaign and dealer.
+    /// The evidence names the value (<c>Value</c>) and lists the distinct <c>ListColumn</c> of those redemptions.
+    /// </summary>
+    private static void AddDuplicateRule(NpgsqlBatch batch, string type, string column, string reason,
+        (string Value, string List, string ListColumn) evidence, (string Campaign, string Dealer, string Value)[] keys)
     {
         if (keys.Length == 0)
         {
             return;
         }
 
+        // Per key, so each is a probe of the partial index on (campaign_id, dealer_id, column): a join let the
+        // planner scan the whole table whenever its statistics lagged, a cost that grew with every redemption.
         batch.BatchCommands.Add(Command(
             $"""
             INSERT INTO fraud_flags (type, subject, dealer_id, campaign_id, score, reason, evidence)
-            SELECT '{type}', o.campaign_id || '/' || o.dealer_id || '/' || o.{column}, o.dealer_id, o.campaign_id,
-                   least(100, 60 + 20 * (count(*) - 1))::int,
-                   format({reason}, o.{column}, o.dealer_id, count(*), o.campaign_id),
-                   jsonb_build_object({evidence}, 'redemptionIds', jsonb_agg(o.redemption_id ORDER BY o.redemption_id))
+            SELECT '{type}', t.campaign_id || '/' || t.dealer_id || '/' || t.value, t.dealer_id, t.campaign_id,
+                   least(100, 60 + 20 * (a.n - 1))::int,
+                   format({reason}, t.value, t.dealer_id, a.n, t.campaign_id),
+                   jsonb_build_object('{evidence.Value}', t.value, '{evidence.List}', a.list, 'redemptionIds', a.ids)
             FROM unnest(@campaigns, @dealers, @values) AS t(campaign_id, dealer_id, value)
-            JOIN fraud_observations o ON o.campaign_id = t.campaign_id AND o.dealer_id = t.dealer_id AND o.{column} = t.value
-            -- stated outright, so the partial index on the column (WHERE … IS NOT NULL) qualifies
-            WHERE o.{column} IS NOT NULL
-            GROUP BY o.campaign_id, o.dealer_id, o.{column} HAVING count(*) > 1
+            CROSS JOIN LATERAL (
+                SELECT count(*) AS n, jsonb_agg(DISTINCT o.{evidence.ListColumn}) AS list, jsonb_agg(o.redemption_id ORDER BY o.redemption_id) AS ids
+                FROM fraud_observations o
+                -- the IS NOT NULL is stated outright, so the partial index on the column qualifies
+                WHERE o.campaign_id = t.campaign_id AND o.dealer_id = t.dealer_id AND o.{column} = t.value AND o.{column} IS NOT NULL) AS a
+            WHERE a.n > 1
             ORDER BY 2
             ON CONFLICT (type, subject) DO UPDATE SET score = EXCLUDED.score, reason = EXCLUDED.reason,
                 evidence = EXCLUDED.evidence, updated_at = now()

@@ -51,8 +51,11 @@ public sealed class FraudTests(PipelineFixture fixture)
 
         var flags = (await fixture.Admin.GetFromJsonAsync<JsonArray>($"/api/v1/fraud/flags?type=duplicate_order&dealerId=D-{crafted}"))!;
         var flag = Assert.Single(flags)!;
-        Assert.Contains($"R-{crafted}-0", flag["evidence"]!.GetValue<string>());
-        Assert.InRange(flag["score"]!.GetValue<int>(), 1, 100);
+        var evidence = JsonNode.Parse(flag["evidence"]!.GetValue<string>())!;
+        Assert.Equal("SO-SAME", evidence["orderId"]!.GetValue<string>());
+        Assert.Equal([$"R-{crafted}-0", $"R-{crafted}-1"], evidence["redemptionIds"]!.AsArray().Select(n => n!.GetValue<string>()));
+        Assert.Equal([$"CODE-{crafted}-0", $"CODE-{crafted}-1"], evidence["codes"]!.AsArray().Select(n => n!.GetValue<string>()).Order());
+        Assert.Equal(80, flag["score"]!.GetValue<int>()); // two redemptions on the order
         var ops = fixture.Client(await fixture.CreateKeyAsync("ops"));
         var decided = await ops.PostAsJsonAsync($"/api/v1/fraud/flags/{flag["id"]}/decision", new { decision = "dismiss", note = "same order, two lines" });
         Assert.Equal(HttpStatusCode.OK, decided.StatusCode);
@@ -122,6 +125,11 @@ public sealed class FraudTests(PipelineFixture fixture)
         await Store.ApplyAsync(Enumerable.Range(0, 6).Select(i => Committed(clean, i, $"D-{clean}-0", customer: "CU-" + clean)).ToArray());
         Assert.Equal(1, await FlagsAsync("customer_across_dealers", "CU-" + crafted));
         Assert.Equal(0, await FlagsAsync("customer_across_dealers", "CU-" + clean));
+
+        var evidence = JsonNode.Parse(await TestPostgres.ScalarAsync<string>(fixture.ConnectionString,
+            "SELECT evidence::text FROM fraud_flags WHERE type = 'customer_across_dealers' AND subject = @s", ("s", "CU-" + crafted)))!;
+        Assert.Equal([$"D-{crafted}-0", $"D-{crafted}-1", $"D-{crafted}-2"], evidence["dealers"]!.AsArray().Select(n => n!.GetValue<string>()));
+        Assert.Equal(6, evidence["redemptions"]!.GetValue<int>());
     }
 
     [Fact]
