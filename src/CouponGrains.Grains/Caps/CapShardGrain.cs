@@ -53,10 +53,7 @@ public sealed class CapShardGrain(RedemptionLedger ledger, TimeProvider time) : 
         var entries = new Member[holds.Length];
         while (!TryTakeLoaded(holds, entries))
         {
-            foreach (var hold in holds)
-            {
-                await GetAsync(hold.Slot);
-            }
+            await LoadAllAsync(holds);
         }
 
         var now = UtcNow;
@@ -78,6 +75,25 @@ public sealed class CapShardGrain(RedemptionLedger ledger, TimeProvider time) : 
         DelayDeactivation(EscrowGrain.HoldTimeout + EscrowGrain.HoldTimeout);
         _sweeper ??= this.RegisterGrainTimer(SweepAsync, s_sweepEvery, s_sweepEvery);
         return new CapShardHold(-1, _fence);
+    }
+
+    /// <summary>
+    /// Starts the loads of every slot not in memory before awaiting any, so the slots of one call (an
+    /// order's two stacking slots, say) are read in one batch rather than one ledger round trip after another.
+    /// </summary>
+    private Task LoadAllAsync(CapHold[] holds)
+    {
+        List<Task>? loads = null;
+        foreach (var hold in holds)
+        {
+            var load = GetAsync(hold.Slot);
+            if (!load.IsCompletedSuccessfully)
+            {
+                (loads ??= []).Add(load.AsTask());
+            }
+        }
+
+        return loads is null ? Task.CompletedTask : Task.WhenAll(loads);
     }
 
     private bool TryTakeLoaded(CapHold[] holds, Member[] entries)

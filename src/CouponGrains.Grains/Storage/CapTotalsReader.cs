@@ -68,7 +68,8 @@ public sealed class CapTotalsReader : IAsyncDisposable
                 batch.Add(item);
             }
 
-            foreach (var group in batch.GroupBy(r => r.Scope))
+            // An order's two slots (its codes, its exclusive codes) are read by one statement.
+            foreach (var group in batch.GroupBy(r => r.Scope.IsOrder() ? CapScope.Order : r.Scope))
             {
                 var requests = group.ToList();
                 try
@@ -99,7 +100,7 @@ public sealed class CapTotalsReader : IAsyncDisposable
         await using var command = source.CreateCommand(
             $"""
             SELECT k.i, t.amount, t.committed, t.reversed
-            FROM unnest(@a, @b, @c, @f, @t) WITH ORDINALITY AS k(a, b, c, f, t, i)
+            FROM unnest(@a, @b, @c, @f, @t, @x) WITH ORDINALITY AS k(a, b, c, f, t, x, i)
             CROSS JOIN LATERAL ({Totals(join)}) AS t
             """);
         command.Parameters.Add(new NpgsqlParameter<string[]>("a", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = requests.Select(r => r.A).ToArray() });
@@ -107,6 +108,11 @@ public sealed class CapTotalsReader : IAsyncDisposable
         command.Parameters.Add(new NpgsqlParameter<string[]>("c", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = requests.Select(r => r.C).ToArray() });
         command.Parameters.Add(new NpgsqlParameter<DateTime[]>("f", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { TypedValue = requests.Select(r => r.From).ToArray() });
         command.Parameters.Add(new NpgsqlParameter<DateTime[]>("t", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { TypedValue = requests.Select(r => r.To).ToArray() });
+        // Only an order's exclusive slot counts just the exclusive redemptions on it.
+        command.Parameters.Add(new NpgsqlParameter<bool[]>("x", NpgsqlDbType.Array | NpgsqlDbType.Boolean)
+        {
+            TypedValue = requests.Select(r => r.Scope == CapScope.OrderExclusive).ToArray(),
+        });
         command.Parameters.AddWithValue("memory", Escrow.RestoreMemory);
         var totals = new LedgerTotals[requests.Count];
         await using var reader = await command.ExecuteReaderAsync();
@@ -138,8 +144,7 @@ public sealed class CapTotalsReader : IAsyncDisposable
             CapScope.Customer => "r.campaign_id = k.a AND r.customer_id = k.b",
             CapScope.Coupon => "r.code = k.a",
             CapScope.Warranty => "r.campaign_id = k.a AND r.warranty_key = k.b",
-            CapScope.Order => "r.dealer_id = k.b AND r.order_id = k.c",
-            CapScope.OrderExclusive => "r.dealer_id = k.b AND r.order_id = k.c AND r.exclusive",
+            CapScope.Order or CapScope.OrderExclusive => "r.dealer_id = k.b AND r.order_id = k.c AND (r.exclusive OR NOT k.x)",
             _ => throw new ArgumentOutOfRangeException(nameof(scope)),
         };
     }

@@ -1,7 +1,10 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using CouponGrains.Contracts.Caps;
+using CouponGrains.Grains.Storage;
 using CouponGrains.IntegrationTests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CouponGrains.IntegrationTests.Rules;
 
@@ -193,6 +196,16 @@ public sealed class RuleEngineTests(ApiFixture api)
             api.Admin.SendAsync(ApiFixture.Redeem(TwoLineOrder(exclusive, "D-STACK", "SO-STACK-3"))),
             api.Admin.SendAsync(ApiFixture.Redeem(TwoLineOrder(combinable, "D-STACK", "SO-STACK-3"))));
         Assert.Equal(1, race.Count(r => r.StatusCode == HttpStatusCode.Created));
+
+        // What a fresh activation of these orders' slots reads from the ledger, all four in one batch
+        // (one statement serves both kinds of slot): codes on the order, and the exclusive ones among them.
+        var ledger = api.Services.GetRequiredService<RedemptionLedger>();
+        var read = await Task.WhenAll(
+            ledger.TotalsAsync(CapScope.Order, CapSlot.OrdersScope, "D-STACK", "SO-STACK-1"),
+            ledger.TotalsAsync(CapScope.OrderExclusive, CapSlot.OrdersScope, "D-STACK", "SO-STACK-1"),
+            ledger.TotalsAsync(CapScope.Order, CapSlot.OrdersScope, "D-STACK", "SO-STACK-2"),
+            ledger.TotalsAsync(CapScope.OrderExclusive, CapSlot.OrdersScope, "D-STACK", "SO-STACK-2"));
+        Assert.Equal([2L, 0L, 1L, 1L], read.Select(t => t.Count));
     }
 
     [Fact]
