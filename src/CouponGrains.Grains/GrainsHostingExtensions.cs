@@ -12,7 +12,7 @@ public static class GrainsHostingExtensions
     /// the audit trail and its sealer; binds <c>Approvals</c> settings.</summary>
     public static IServiceCollection AddCouponGrainsStorage(this IServiceCollection services, string connectionString)
     {
-        services.AddSingleton(_ => new Database(Database.CreateDataSource(connectionString), Database.CreateLookupSource(connectionString)));
+        services.AddSingleton(_ => new Database(Database.CreateDataSource(connectionString), Database.CreateGenericPlanSource(connectionString)));
         services.AddSingleton<RedemptionLedger>();
         services.AddSingleton<CouponStore>();
         services.AddSingleton<ApiKeyStore>();

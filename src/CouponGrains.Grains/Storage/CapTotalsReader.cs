@@ -22,20 +22,17 @@ public sealed class CapTotalsReader : IAsyncDisposable
     private static readonly DateTime s_end = DateTime.SpecifyKind(DateTime.MaxValue, DateTimeKind.Utc);
 
     private readonly NpgsqlDataSource _db;
-    private readonly NpgsqlDataSource _orders;
     private readonly ILogger _logger;
     private readonly Channel<Request> _queue = Channel.CreateUnbounded<Request>();
     private readonly Task[] _readers;
 
-    /// <param name="db">The pool for lookups of every scope but orders'.</param>
-    /// <param name="orders">
-    /// The pool for an order's stacking slots, read once per new order and so once or twice per
-    /// redemption: its sessions keep the generic plan (see <see cref="Database.Lookups"/>).
+    /// <param name="db">
+    /// Sessions that keep the generic plan of the lookup (see <see cref="Database.GenericPlans"/>): it runs
+    /// once or more per redemption, and its LATERAL form is an index probe per key whatever the values.
     /// </param>
-    public CapTotalsReader(NpgsqlDataSource db, NpgsqlDataSource orders, ILogger logger)
+    public CapTotalsReader(NpgsqlDataSource db, ILogger logger)
     {
         _db = db;
-        _orders = orders;
         _logger = logger;
         _readers = Enumerable.Range(0, Readers).Select(_ => Task.Run(ReadLoopAsync)).ToArray();
     }
@@ -96,8 +93,7 @@ public sealed class CapTotalsReader : IAsyncDisposable
     {
         // LATERAL keeps every key an index lookup whatever plan the prepared statement settles on.
         var join = Join(scope);
-        var source = scope.IsOrder() ? _orders : _db;
-        await using var command = source.CreateCommand(
+        await using var command = _db.CreateCommand(
             $"""
             SELECT k.i, t.amount, t.committed, t.reversed
             FROM unnest(@a, @b, @c, @f, @t, @x) WITH ORDINALITY AS k(a, b, c, f, t, x, i)

@@ -3,20 +3,22 @@ using Npgsql;
 namespace CouponGrains.Grains.Storage;
 
 /// <summary>The product's PostgreSQL connection pool, shared by the ledger, the stores and migrations.</summary>
-public sealed class Database(NpgsqlDataSource dataSource, NpgsqlDataSource? lookups = null)
+public sealed class Database(NpgsqlDataSource dataSource, NpgsqlDataSource? genericPlans = null)
 {
     public NpgsqlDataSource DataSource { get; } = dataSource;
 
     /// <summary>
-    /// A small pool whose sessions always use the generic plan of a prepared statement, for the batched
-    /// lookups of orders' stacking slots (<see cref="CapTotalsReader"/>), one or two per redemption. Left
-    /// to choose, PostgreSQL planned them afresh on every call (0.3 ms of planning for 0.1 ms of
-    /// execution); their LATERAL form makes every key an index lookup on (dealer_id, order_id) in the
-    /// generic plan too. Other scopes stay on custom plans: a dealer's totals ran 3× slower generic.
+    /// A small pool whose sessions always use the generic plan of a prepared statement, for the statements
+    /// run once or more per redemption whose best plan does not depend on the values: the ledger's append
+    /// and the batched cap-totals lookups (<see cref="CapTotalsReader"/>), whose LATERAL form is an index
+    /// probe per key in the generic plan too. Left to choose, PostgreSQL planned them afresh on most calls,
+    /// and the shared pool spread each over up to a hundred sessions that each planned it anew: in one
+    /// hot run at 900 /s the append was planned on 1,000 of 2,341 calls at 2.6 ms a plan, the customer and
+    /// dealer lookups on 6,258 of 7,304 at 0.6 ms, the order lookups at 0.3 ms for 0.1 ms of execution.
     /// </summary>
-    public NpgsqlDataSource Lookups { get; } = lookups ?? dataSource;
+    public NpgsqlDataSource GenericPlans { get; } = genericPlans ?? dataSource;
 
-    public static NpgsqlDataSource CreateLookupSource(string connectionString)
+    public static NpgsqlDataSource CreateGenericPlanSource(string connectionString)
     {
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
         builder.Options = $"{builder.Options} -c plan_cache_mode=force_generic_plan".Trim();

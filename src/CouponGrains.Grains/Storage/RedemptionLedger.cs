@@ -57,6 +57,9 @@ public sealed class RedemptionLedger : IAsyncDisposable
     public const int Writers = 4;
 
     private readonly NpgsqlDataSource _db;
+
+    /// <summary>Where batches are appended: sessions that keep the append's generic plan (see <see cref="Database.GenericPlans"/>).</summary>
+    private readonly NpgsqlDataSource _appends;
     private readonly ILogger<RedemptionLedger> _logger;
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = false });
     private readonly Task[] _writers;
@@ -72,7 +75,8 @@ public sealed class RedemptionLedger : IAsyncDisposable
         _db = database.DataSource;
         _logger = logger;
         _writers = Enumerable.Range(0, Writers).Select(_ => Task.Run(WriteLoopAsync)).ToArray();
-        _totals = new CapTotalsReader(_db, database.Lookups, logger);
+        _appends = database.GenericPlans;
+        _totals = new CapTotalsReader(database.GenericPlans, logger);
     }
 
     /// <summary>Batches written and rows in them, for metrics.</summary>
@@ -259,7 +263,7 @@ public sealed class RedemptionLedger : IAsyncDisposable
         // snapshot taken after those locks, inserts only the redemptions whose every fence is still
         // current. So no commit under an old epoch lands after a new activation has read its totals.
         // Advisory locks live in the lock manager, not in the fence rows: commits never write to them.
-        await using var connection = await _db.OpenConnectionAsync();
+        await using var connection = await _appends.OpenConnectionAsync();
         await using var batchCommand = new NpgsqlBatch(connection);
         var fenceLock = new NpgsqlBatchCommand(
             """
