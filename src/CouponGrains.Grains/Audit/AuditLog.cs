@@ -13,15 +13,28 @@ namespace CouponGrains.Grains.Audit;
 /// a time and seq numbers never fork. Writers never wait for the seal: it happens in the background
 /// (<see cref="AuditSealer"/>, every ~200 ms or when <see cref="RequestSeal"/> is called).
 /// </summary>
-public sealed class AuditLog(Database database, ILogger<AuditLog> logger)
+public sealed class AuditLog(Database database, ILogger<AuditLog> logger, TimeProvider? time = null)
 {
     private const long SealLockKey = 0x4175646974; // "Audit"
     private const int SealBatch = 1000;
     private const string RowColumns =
         "id, at, actor_key_id, actor_role, action, entity_type, entity_id, reason_code, note, documents::text, before::text, after::text";
 
+    /// <summary>
+    /// How far below the highest id it has sealed the sealer looks for unsealed rows. Ids are taken when a
+    /// row is inserted and become visible when its transaction commits, so a row can appear below rows
+    /// already sealed; those transactions are milliseconds long, so this margin is far more than they need.
+    /// </summary>
+    private const long SealFloorMargin = 10_000;
+
+    /// <summary>How often the sealer looks at the whole table instead, for a row later than any margin.</summary>
+    private static readonly TimeSpan s_fullSealScanEvery = TimeSpan.FromMinutes(1);
+
     private readonly NpgsqlDataSource _db = database.DataSource;
     private readonly SemaphoreSlim _sealRequested = new(0, 1);
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private long _sealedThrough;
+    private long _lastFullSealScanTicks;
 
     /// <summary>Appends one entry in its own transaction, for changes that are not on the hot path.</summary>
     public async Task AppendAsync(AuditEntry entry, CancellationToken ct)
@@ -97,15 +110,28 @@ public sealed class AuditLog(Database database, ILogger<AuditLog> logger)
             }
         }
 
+        // Sealing leaves the rows' old versions in the unsealed index until a vacuum: a scan from the first
+        // id stepped over every row sealed since (15,528 entries and 19 ms to find 400 rows, 40 % of the
+        // sealer's time at 2,000 redemptions/s). So it starts just below what this silo last sealed, and
+        // looks at the whole table once a minute.
+        var now = _time.GetUtcNow().UtcTicks;
+        var fullScan = now - Interlocked.Read(ref _lastFullSealScanTicks) >= s_fullSealScanEvery.Ticks;
+        var floor = fullScan ? 0 : Math.Max(0, Interlocked.Read(ref _sealedThrough) - SealFloorMargin);
         var rows = new List<AuditRowContent>();
         await using (var read = new NpgsqlCommand(
-                         $"SELECT {RowColumns} FROM audit_log WHERE seq IS NULL ORDER BY id LIMIT {SealBatch}", connection, tx))
-        await using (var reader = await read.ExecuteReaderAsync(ct))
+                         $"SELECT {RowColumns} FROM audit_log WHERE seq IS NULL AND id > @floor ORDER BY id LIMIT {SealBatch}", connection, tx))
         {
+            read.Parameters.AddWithValue("floor", floor);
+            await using var reader = await read.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
             {
                 rows.Add(ReadContent(reader));
             }
+        }
+
+        if (fullScan)
+        {
+            Interlocked.Exchange(ref _lastFullSealScanTicks, now);
         }
 
         if (rows.Count == 0)
@@ -151,6 +177,12 @@ public sealed class AuditLog(Database database, ILogger<AuditLog> logger)
         }
 
         await tx.CommitAsync(ct);
+        var highest = ids.Max();
+        for (var seen = Interlocked.Read(ref _sealedThrough); seen < highest; seen = Interlocked.Read(ref _sealedThrough))
+        {
+            Interlocked.CompareExchange(ref _sealedThrough, highest, seen);
+        }
+
         logger.LogDebug("Sealed {Count} audit rows through seq {Seq}", rows.Count, seq);
         return rows.Count;
     }

@@ -305,12 +305,12 @@ public sealed class AuditTrailTests(ApiFixture api)
     }
 
     /// <summary>A chain of its own, on a database of its own, so tampering never disturbs the other tests.</summary>
-    private static async Task<(AuditLog Log, string ConnectionString, NpgsqlDataSource Source)> FreshLogAsync()
+    private static async Task<(AuditLog Log, string ConnectionString, NpgsqlDataSource Source)> FreshLogAsync(TimeProvider? time = null)
     {
         var cs = await TestPostgres.CreateDatabaseAsync("cg_audit");
         await MigrationRunner.ApplyAsync(cs);
         var source = Database.CreateDataSource(cs);
-        var log = new AuditLog(new Database(source), NullLogger<AuditLog>.Instance);
+        var log = new AuditLog(new Database(source), NullLogger<AuditLog>.Instance, time);
         for (var i = 0; i < 10; i++)
         {
             await log.AppendAsync(AuditEntry.For(new Actor("K-t", Roles.Admin, null), AuditNames.Updated, AuditNames.Dealer, $"D-{i}") with
@@ -332,13 +332,45 @@ public sealed class AuditTrailTests(ApiFixture api)
 
     /// <summary>What an attacker with the superuser's rights does: the guard trigger off, the edit, the trigger on.</summary>
     private static Task TamperAsync(string cs, string sql) => ExecuteAsync(cs,
-        $"ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only; {sql}; ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only");
+        $"ALTER TABLE audit_log DISABLE TRIGGER USER; {sql}; ALTER TABLE audit_log ENABLE TRIGGER USER");
 
     private static void AssertBrokenAt(AuditVerification result, long seq, string problem)
     {
         Assert.False(result.Intact);
         Assert.Equal(seq, result.FirstBrokenSeq);
         Assert.Equal(problem, result.Problem);
+    }
+
+    [Fact]
+    public async Task TheGuardRefusesEveryEditOfARowAndEveryResealButNotTheFirstSeal()
+    {
+        var (log, cs, source) = await FreshLogAsync();
+        await using var _ = source;
+        string[] refusedEdits =
+        [
+            "UPDATE audit_log SET note = 'x' WHERE seq = 4",
+            """UPDATE audit_log SET after = '{"n": 999}' WHERE seq = 4""",
+            "UPDATE audit_log SET hash = '\\x00' WHERE seq = 4",
+            "UPDATE audit_log SET seq = 99 WHERE seq = 4",
+            "UPDATE audit_log SET entity_id = 'D-X', seq = seq WHERE seq = 4",
+            "DELETE FROM audit_log WHERE seq = 4",
+            "TRUNCATE audit_log",
+        ];
+        foreach (var sql in refusedEdits)
+        {
+            var refused = await Assert.ThrowsAsync<PostgresException>(() => ExecuteAsync(cs, sql));
+            Assert.Equal(PostgresErrorCodes.InsufficientPrivilege, refused.SqlState);
+        }
+
+        // An unsealed row: its content is as frozen, only the sealer's three columns may be set, once.
+        await log.AppendAsync(AuditEntry.For(new Actor("K-t", Roles.Admin, null), AuditNames.Updated, AuditNames.Dealer, "D-NEW"), CancellationToken.None);
+        var unsealed = await Assert.ThrowsAsync<PostgresException>(() =>
+            ExecuteAsync(cs, "UPDATE audit_log SET note = 'x' WHERE entity_id = 'D-NEW'"));
+        Assert.Equal(PostgresErrorCodes.InsufficientPrivilege, unsealed.SqlState);
+        Assert.Equal(1, await log.SealPendingAsync(CancellationToken.None));
+        var intact = await log.VerifyAsync(CancellationToken.None);
+        Assert.True(intact.Intact);
+        Assert.Equal(11, intact.VerifiedThroughSeq);
     }
 
     [Fact]
@@ -408,5 +440,67 @@ public sealed class AuditTrailTests(ApiFixture api)
         Assert.Equal(["R-4", "R-3"], page.Items.Select(i => i.Entry.EntityId));
         Assert.Equal([12L, 11L], page.Items.Select(i => i.Seq!.Value));
         Assert.True((await log.VerifyAsync(CancellationToken.None)).Intact);
+    }
+
+    [Fact]
+    public async Task ARowThatCommitsAfterLaterRowsWereSealedIsSealedToo()
+    {
+        var clock = new ManualClock();
+        var (log, cs, source) = await FreshLogAsync(clock);
+        await using var _ = source;
+        var entry = new AuditEntry { Action = "redeemed", EntityType = AuditNames.Redemption, EntityId = "R-LATE" };
+
+        // Two rows take their ids, then wait to commit while a hundred thousand and more later ids are
+        // taken and sealed: one commits a moment later, the other much later.
+        await using var late = await source.OpenConnectionAsync();
+        await using var lateTx = await late.BeginTransactionAsync();
+        await using (var insert = new NpgsqlBatch(late, lateTx))
+        {
+            insert.BatchCommands.Add(AuditSql.Command(entry));
+            await insert.ExecuteNonQueryAsync();
+        }
+
+        await ExecuteAsync(cs, "SELECT setval('audit_log_id_seq', 500000)");
+        await using var soon = await source.OpenConnectionAsync();
+        await using var soonTx = await soon.BeginTransactionAsync();
+        await using (var insert = new NpgsqlBatch(soon, soonTx))
+        {
+            insert.BatchCommands.Add(AuditSql.Command(entry with { EntityId = "R-SOON" }));
+            await insert.ExecuteNonQueryAsync();
+        }
+
+        await ExecuteAsync(cs, "SELECT setval('audit_log_id_seq', 500100)");
+        for (var i = 0; i < 3; i++)
+        {
+            await log.AppendAsync(entry with { EntityId = $"R-AFTER-{i}" }, CancellationToken.None);
+        }
+
+        Assert.Equal(3, await log.SealPendingAsync(CancellationToken.None));
+
+        // Just below the sealed ids: found by the next seal.
+        await soonTx.CommitAsync();
+        Assert.Equal(1, await log.SealPendingAsync(CancellationToken.None));
+
+        // Far below (more than any transaction could lag): left to the whole-table look, once a minute.
+        await lateTx.CommitAsync();
+        Assert.Equal(0, await log.SealPendingAsync(CancellationToken.None));
+        clock.Advance(TimeSpan.FromMinutes(1));
+        Assert.Equal(1, await log.SealPendingAsync(CancellationToken.None));
+
+        var page = await log.QueryAsync(new AuditQuery { EntityType = AuditNames.Redemption }, CancellationToken.None);
+        // Chained in the order they were sealed, whatever their ids.
+        Assert.Equal(["R-AFTER-0", "R-AFTER-1", "R-AFTER-2", "R-SOON", "R-LATE"],
+            page.Items.OrderBy(i => i.Seq).Select(i => i.Entry.EntityId));
+        Assert.Equal([11L, 12L, 13L, 14L, 15L], page.Items.Select(i => i.Seq!.Value).Order());
+        Assert.True((await log.VerifyAsync(CancellationToken.None)).Intact);
+    }
+
+    private sealed class ManualClock : TimeProvider
+    {
+        private DateTimeOffset _now = DateTimeOffset.UtcNow;
+
+        public override DateTimeOffset GetUtcNow() => _now;
+
+        public void Advance(TimeSpan by) => _now += by;
     }
 }
