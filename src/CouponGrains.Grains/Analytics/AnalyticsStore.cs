@@ -22,13 +22,13 @@ public sealed record CampaignFacts(string? Name, string? Kind, string? Currency,
 /// Figures are attributed to the day the redemption was made, reversals included, so a day's net discount
 /// always equals the ledger's for the redemptions of that day.
 /// </summary>
-public sealed class AnalyticsStore(Database database)
+public sealed class AnalyticsStore(Database database, ConsumerSlots slots)
 {
     private readonly NpgsqlDataSource _db = database.DataSource;
 
     public Task<int> ApplyAsync(IReadOnlyList<RedemptionEvent> events, IReadOnlyDictionary<string, DealerFacts> dealers,
         IReadOnlyDictionary<string, CampaignFacts> campaigns) =>
-        ConsumerTransaction.RunAsync(_db, PipelineNames.Analytics, events, (connection, tx, fresh) => ApplyFreshAsync(connection, tx, fresh, dealers, campaigns));
+        ConsumerTransaction.RunAsync(_db, slots, PipelineNames.Analytics, events, (connection, tx, fresh) => ApplyFreshAsync(connection, tx, fresh, dealers, campaigns));
 
     private static async Task ApplyFreshAsync(NpgsqlConnection connection, NpgsqlTransaction tx, RedemptionEvent[] events,
         IReadOnlyDictionary<string, DealerFacts> dealers, IReadOnlyDictionary<string, CampaignFacts> campaigns)

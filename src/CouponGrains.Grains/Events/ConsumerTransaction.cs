@@ -12,13 +12,13 @@ namespace CouponGrains.Grains.Events;
 /// </summary>
 public static class ConsumerTransaction
 {
-    public static async Task<int> RunAsync(NpgsqlDataSource db, string consumer, IReadOnlyList<RedemptionEvent> events,
+    public static Task<int> RunAsync(NpgsqlDataSource db, ConsumerSlots slots, string consumer, IReadOnlyList<RedemptionEvent> events,
+        Func<NpgsqlConnection, NpgsqlTransaction, RedemptionEvent[], Task> apply) =>
+        events.Count == 0 ? Task.FromResult(0) : slots.RunAsync(() => RunNowAsync(db, consumer, events, apply));
+
+    private static async Task<int> RunNowAsync(NpgsqlDataSource db, string consumer, IReadOnlyList<RedemptionEvent> events,
         Func<NpgsqlConnection, NpgsqlTransaction, RedemptionEvent[], Task> apply)
     {
-        if (events.Count == 0)
-        {
-            return 0;
-        }
 
         for (var attempt = 1; ; attempt++)
         {

@@ -13,6 +13,7 @@ public static class PipelineHostingExtensions
     public static IServiceCollection AddCouponGrainsPipeline(this IServiceCollection services)
     {
         services.AddOptions<PipelineOptions>().BindConfiguration(PipelineOptions.Section);
+        services.AddSingleton<ConsumerSlots>();
         services.AddSingleton<FraudStore>();
         services.AddSingleton<SettlementStore>();
         services.AddSingleton<AnalyticsStore>();

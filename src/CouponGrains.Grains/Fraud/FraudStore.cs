@@ -17,7 +17,7 @@ namespace CouponGrains.Grains.Fraud;
 /// entities, codes and customers the batch touched. A flag is unique per rule and subject, so a
 /// re-evaluation refreshes its evidence and never raises a second flag.
 /// </summary>
-public sealed class FraudStore(Database database, AuditLog audit, IOptions<PipelineOptions> options)
+public sealed class FraudStore(Database database, AuditLog audit, IOptions<PipelineOptions> options, ConsumerSlots slots)
 {
     private readonly NpgsqlDataSource _db = database.DataSource;
     private readonly PipelineOptions _options = options.Value;
@@ -27,7 +27,7 @@ public sealed class FraudStore(Database database, AuditLog audit, IOptions<Pipel
     /// read), so partitions never wait on each other's row of a shared code.
     /// </summary>
     public Task<int> ApplyAsync(IReadOnlyList<RedemptionEvent> events, int partition = 0) =>
-        ConsumerTransaction.RunAsync(_db, PipelineNames.Fraud, events, (connection, tx, fresh) => ApplyFreshAsync(connection, tx, fresh, partition));
+        ConsumerTransaction.RunAsync(_db, slots, PipelineNames.Fraud, events, (connection, tx, fresh) => ApplyFreshAsync(connection, tx, fresh, partition));
 
     private async Task ApplyFreshAsync(NpgsqlConnection connection, NpgsqlTransaction tx, RedemptionEvent[] events, int partition)
     {

@@ -20,13 +20,13 @@ namespace CouponGrains.Grains.Settlement;
 /// invoice, what was reversed); credit-note runs credit each invoiced redemption once, debit reversals
 /// that came after the credit, and pay accepted claims, all in one transaction per run.
 /// </summary>
-public sealed class SettlementStore(Database database, AuditLog audit, TimeProvider clock)
+public sealed class SettlementStore(Database database, AuditLog audit, TimeProvider clock, ConsumerSlots slots)
 {
     private const long RunLockKey = 0x536574746C65; // "Settle"
     private readonly NpgsqlDataSource _db = database.DataSource;
 
     public Task<int> ApplyAsync(IReadOnlyList<RedemptionEvent> events) =>
-        ConsumerTransaction.RunAsync(_db, PipelineNames.Settlement, events, ApplyFreshAsync);
+        ConsumerTransaction.RunAsync(_db, slots, PipelineNames.Settlement, events, ApplyFreshAsync);
 
     private static async Task ApplyFreshAsync(NpgsqlConnection connection, NpgsqlTransaction tx, RedemptionEvent[] events)
     {
