@@ -73,10 +73,10 @@ public sealed class RedemptionLedger : IAsyncDisposable
     {
         _grains = grains;
         _db = database.DataSource;
-        _logger = logger;
-        _writers = Enumerable.Range(0, Writers).Select(_ => Task.Run(WriteLoopAsync)).ToArray();
         _appends = database.GenericPlans;
+        _logger = logger;
         _totals = new CapTotalsReader(database.GenericPlans, logger);
+        _writers = Enumerable.Range(0, Writers).Select(_ => Task.Run(WriteLoopAsync)).ToArray();
     }
 
     /// <summary>Batches written and rows in them, for metrics.</summary>
