@@ -2,7 +2,7 @@ using Npgsql;
 
 namespace CouponGrains.Grains.Storage;
 
-/// <summary>The product's PostgreSQL connection pool, shared by the ledger, the stores and migrations.</summary>
+/// <summary>The product's PostgreSQL connection pools: the shared one (the ledger, the stores, migrations) and <see cref="GenericPlans"/>.</summary>
 public sealed class Database(NpgsqlDataSource dataSource, NpgsqlDataSource? genericPlans = null)
 {
     public NpgsqlDataSource DataSource { get; } = dataSource;
@@ -21,7 +21,7 @@ public sealed class Database(NpgsqlDataSource dataSource, NpgsqlDataSource? gene
     public static NpgsqlDataSource CreateGenericPlanSource(string connectionString)
     {
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
-        builder.Options = $"{builder.Options} -c plan_cache_mode=force_generic_plan".Trim();
+        builder.Options = WithSetting(builder.Options, "plan_cache_mode=force_generic_plan");
         builder.MaxPoolSize = Math.Min(builder.MaxPoolSize, 16);
         return CreateDataSource(builder.ConnectionString);
     }
@@ -33,7 +33,7 @@ public sealed class Database(NpgsqlDataSource dataSource, NpgsqlDataSource? gene
         // No LLVM JIT: its threshold is a plan's estimated cost, which stale statistics inflate, and then
         // a 3 ms statement spent 30 ms compiling itself (a fraud rule on a young table did, every few
         // batches). Every statement here is short; none gains from JIT.
-        builder.ConnectionStringBuilder.Options = $"{builder.ConnectionStringBuilder.Options} -c jit=off".Trim();
+        builder.ConnectionStringBuilder.Options = WithSetting(builder.ConnectionStringBuilder.Options, "jit=off");
         // The hot statements (ledger append, cap totals) are few and repeated: prepare them once per
         // connection instead of parsing and planning on every call.
         if (builder.ConnectionStringBuilder.MaxAutoPrepare == 0)
@@ -42,4 +42,7 @@ public sealed class Database(NpgsqlDataSource dataSource, NpgsqlDataSource? gene
         }
         return builder.Build();
     }
+
+    /// <summary>Connection options that also set a PostgreSQL session setting (<c>-c name=value</c>).</summary>
+    private static string WithSetting(string? options, string setting) => $"{options} -c {setting}".Trim();
 }
