@@ -91,14 +91,7 @@ public sealed class CapTotalsReader : IAsyncDisposable
 
     private async Task<LedgerTotals[]> ReadAsync(CapScope scope, List<Request> requests)
     {
-        // LATERAL keeps every key an index lookup whatever plan the prepared statement settles on.
-        var join = Join(scope);
-        await using var command = _db.CreateCommand(
-            $"""
-            SELECT k.i, t.amount, t.committed, t.reversed
-            FROM unnest(@a, @b, @c, @f, @t, @x) WITH ORDINALITY AS k(a, b, c, f, t, x, i)
-            CROSS JOIN LATERAL ({Totals(join)}) AS t
-            """);
+        await using var command = _db.CreateCommand(Sql(scope));
         command.Parameters.Add(new NpgsqlParameter<string[]>("a", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = requests.Select(r => r.A).ToArray() });
         command.Parameters.Add(new NpgsqlParameter<string[]>("b", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = requests.Select(r => r.B).ToArray() });
         command.Parameters.Add(new NpgsqlParameter<string[]>("c", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = requests.Select(r => r.C).ToArray() });
@@ -121,6 +114,18 @@ public sealed class CapTotalsReader : IAsyncDisposable
         return totals;
     }
 
+    /// <summary>
+    /// The lookup of one kind of cap. LATERAL makes every key an index probe, and the index it probes is the
+    /// only one whose predicate the lookup implies (migration 0012), so even a generic plan built on an
+    /// empty ledger cannot settle on an index that matches fewer columns.
+    /// </summary>
+    public static string Sql(CapScope scope) =>
+        $"""
+        SELECT k.i, t.amount, t.committed, t.reversed
+        FROM unnest(@a, @b, @c, @f, @t, @x) WITH ORDINALITY AS k(a, b, c, f, t, x, i)
+        CROSS JOIN LATERAL ({Totals(Join(scope))}) AS t
+        """;
+
     private static string Totals(string join) =>
         $$"""
         SELECT COALESCE(sum(r.discount - r.reversed_discount), 0)::bigint AS amount,
@@ -134,7 +139,8 @@ public sealed class CapTotalsReader : IAsyncDisposable
     {
         return scope switch
         {
-            CapScope.Campaign => "r.campaign_id = k.a",
+            // Every row has a dealer; saying so lets the lookup use redemptions_members, whose predicate it is.
+            CapScope.Campaign => "r.campaign_id = k.a AND r.dealer_id IS NOT NULL",
             CapScope.Dealer => "r.campaign_id = k.a AND r.dealer_id = k.b",
             CapScope.Branch => "r.campaign_id = k.a AND r.dealer_id = k.b AND r.branch_id = k.c",
             CapScope.Customer => "r.campaign_id = k.a AND r.customer_id = k.b",

@@ -263,6 +263,8 @@ public sealed class RedemptionLedger : IAsyncDisposable
         // snapshot taken after those locks, inserts only the redemptions whose every fence is still
         // current. So no commit under an old epoch lands after a new activation has read its totals.
         // Advisory locks live in the lock manager, not in the fence rows: commits never write to them.
+        // The fence check probes hold_fences by key (LATERAL, LIMIT 1 so it is not flattened into a join):
+        // the generic plan built on a young table had hashed a scan of every fence, one per grain activation.
         await using var connection = await _appends.OpenConnectionAsync();
         await using var batchCommand = new NpgsqlBatch(connection);
         var fenceLock = new NpgsqlBatchCommand(
@@ -276,7 +278,7 @@ public sealed class RedemptionLedger : IAsyncDisposable
             """
             WITH stale AS (
                 SELECT DISTINCT h.i FROM unnest(@fence_ix, @fence_keys, @fence_epochs) AS h(i, key, epoch)
-                LEFT JOIN hold_fences f ON f.key = h.key
+                LEFT JOIN LATERAL (SELECT f.epoch FROM hold_fences f WHERE f.key = h.key LIMIT 1) AS f ON true
                 WHERE f.epoch IS DISTINCT FROM h.epoch),
             ins AS (
                 INSERT INTO redemptions (id, idem_scope, idem_key, request_hash, code, campaign_id, dealer_id, branch_id,
