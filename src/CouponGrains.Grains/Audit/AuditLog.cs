@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using CouponGrains.Contracts.Audit;
 using CouponGrains.Grains.Storage;
@@ -8,33 +9,26 @@ using NpgsqlTypes;
 namespace CouponGrains.Grains.Audit;
 
 /// <summary>
-/// The audit trail: appends unsealed rows, seals them into a SHA-256 hash chain, queries and verifies.
-/// Sealing runs under a transaction-scoped advisory lock, so however many silos call it, one seals at
-/// a time and seq numbers never fork. Writers never wait for the seal: it happens in the background
-/// (<see cref="AuditSealer"/>, every ~200 ms or when <see cref="RequestSeal"/> is called).
+/// The audit trail: appends rows, seals them into a SHA-256 hash chain, queries and verifies. A seal is
+/// a row of <c>audit_seals</c> (seq, audit row id, prev_hash, hash); audit rows themselves are never
+/// updated. Rows are chained in the order their transactions ended (migration 0013): the sealer takes
+/// the rows whose transaction is below every transaction still open, in (tx, id) order, from where it
+/// stopped. Sealing runs under a transaction-scoped advisory lock, so however many silos call it, one
+/// seals at a time and seq numbers never fork. Writers never wait for the seal: it happens in the
+/// background (<see cref="AuditSealer"/>, every ~200 ms or when <see cref="RequestSeal"/> is called).
 /// </summary>
-public sealed class AuditLog(Database database, ILogger<AuditLog> logger, TimeProvider? time = null)
+public sealed class AuditLog(Database database, ILogger<AuditLog> logger)
 {
     private const long SealLockKey = 0x4175646974; // "Audit"
     private const int SealBatch = 1000;
     private const string RowColumns =
         "id, at, actor_key_id, actor_role, action, entity_type, entity_id, reason_code, note, documents::text, before::text, after::text";
 
-    /// <summary>
-    /// How far below the highest id it has sealed the sealer looks for unsealed rows. Ids are taken when a
-    /// row is inserted and become visible when its transaction commits, so a row can appear below rows
-    /// already sealed; those transactions are milliseconds long, so this margin is far more than they need.
-    /// </summary>
-    private const long SealFloorMargin = 10_000;
-
-    /// <summary>How often the sealer looks at the whole table instead, for a row later than any margin.</summary>
-    private static readonly TimeSpan s_fullSealScanEvery = TimeSpan.FromMinutes(1);
+    /// <summary>How long <see cref="SealPendingAsync"/> waits for the transactions open when it was called.</summary>
+    private static readonly TimeSpan s_inFlightWait = TimeSpan.FromSeconds(5);
 
     private readonly NpgsqlDataSource _db = database.DataSource;
     private readonly SemaphoreSlim _sealRequested = new(0, 1);
-    private readonly TimeProvider _time = time ?? TimeProvider.System;
-    private long _sealedThrough;
-    private long _lastFullSealScanTicks;
 
     /// <summary>Appends one entry in its own transaction, for changes that are not on the hot path.</summary>
     public async Task AppendAsync(AuditEntry entry, CancellationToken ct)
@@ -64,28 +58,50 @@ public sealed class AuditLog(Database database, ILogger<AuditLog> logger, TimePr
     /// <summary>Waits until a seal is requested or <paramref name="interval"/> passes.</summary>
     internal Task WaitForSealRequestAsync(TimeSpan interval, CancellationToken ct) => _sealRequested.WaitAsync(interval, ct);
 
-    /// <summary>Seals every row that is unsealed now. Returns how many it sealed; 0 when another silo holds the seal lock.</summary>
-    public async Task<int> SealPendingAsync(CancellationToken ct)
+    /// <summary>
+    /// Seals every row committed before the call, waiting up to 5 s for the transactions then open to end.
+    /// Returns how many it sealed; 0 when another silo holds the seal lock.
+    /// </summary>
+    public Task<int> SealPendingAsync(CancellationToken ct) => SealAsync(s_inFlightWait, ct);
+
+    /// <summary>
+    /// Seals every row that can be sealed now, and waits up to <paramref name="waitForInFlight"/> for the
+    /// transactions open at the call to end, so that the rows they commit meanwhile are sealed too.
+    /// </summary>
+    public async Task<int> SealAsync(TimeSpan waitForInFlight, CancellationToken ct)
     {
+        var deadline = DateTime.UtcNow + waitForInFlight;
+        ulong? target = null;
         var total = 0;
         while (true)
         {
-            var sealedNow = await SealBatchAsync(ct);
+            var (sealedNow, horizon, next) = await SealBatchAsync(ct);
             if (sealedNow < 0)
             {
                 return total;
             }
 
             total += sealedNow;
-            if (sealedNow < SealBatch)
+            target ??= next;
+            if (sealedNow == SealBatch)
+            {
+                continue;
+            }
+
+            if (horizon >= target || DateTime.UtcNow >= deadline)
             {
                 return total;
             }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(10), ct);
         }
     }
 
-    /// <summary>One batch: the number sealed, or −1 when the lock is held elsewhere.</summary>
-    private async Task<int> SealBatchAsync(CancellationToken ct)
+    /// <summary>
+    /// One batch: the number sealed (−1 when the lock is held elsewhere), the horizon it sealed below (every
+    /// transaction under it had ended) and the next transaction id then (every one committed by then is below it).
+    /// </summary>
+    private async Task<(int Sealed, ulong Horizon, ulong Next)> SealBatchAsync(CancellationToken ct)
     {
         await using var connection = await _db.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
@@ -94,49 +110,56 @@ public sealed class AuditLog(Database database, ILogger<AuditLog> logger, TimePr
             lockCommand.Parameters.AddWithValue("k", SealLockKey);
             if (!(bool)(await lockCommand.ExecuteScalarAsync(ct))!)
             {
-                return -1;
+                return (-1, 0, 0);
             }
         }
 
-        long seq = 0;
+        long seq = 0, headId = 0;
+        var headTx = "0";
         var previous = AuditChain.Genesis;
-        await using (var head = new NpgsqlCommand("SELECT seq, hash FROM audit_chain_head", connection, tx))
+        ulong horizon, next;
+        await using (var head = new NpgsqlCommand(
+                         """
+                         SELECT pg_snapshot_xmin(s)::text, pg_snapshot_xmax(s)::text, h.seq, h.hash, h.tx::text, h.audit_id
+                         FROM pg_current_snapshot() AS s LEFT JOIN audit_chain_head AS h ON true
+                         """, connection, tx))
         await using (var reader = await head.ExecuteReaderAsync(ct))
         {
-            if (await reader.ReadAsync(ct))
+            await reader.ReadAsync(ct);
+            horizon = ulong.Parse(reader.GetString(0), CultureInfo.InvariantCulture);
+            next = ulong.Parse(reader.GetString(1), CultureInfo.InvariantCulture);
+            if (!reader.IsDBNull(2))
             {
-                seq = reader.GetInt64(0);
-                previous = reader.GetFieldValue<byte[]>(1);
+                seq = reader.GetInt64(2);
+                previous = reader.GetFieldValue<byte[]>(3);
+                headTx = reader.GetString(4);
+                headId = reader.GetInt64(5);
             }
         }
 
-        // Sealing leaves the rows' old versions in the unsealed index until a vacuum: a scan from the first
-        // id stepped over every row sealed since (15,528 entries and 19 ms to find 400 rows, 40 % of the
-        // sealer's time at 2,000 redemptions/s). So it starts just below what this silo last sealed, and
-        // looks at the whole table once a minute.
-        var now = _time.GetUtcNow().UtcTicks;
-        var fullScan = now - Interlocked.Read(ref _lastFullSealScanTicks) >= s_fullSealScanEvery.Ticks;
-        var floor = fullScan ? 0 : Math.Max(0, Interlocked.Read(ref _sealedThrough) - SealFloorMargin);
+        // Its own snapshot is at least as new as the horizon just read, so it seals at least that far.
         var rows = new List<AuditRowContent>();
+        string? lastTx = null;
         await using (var read = new NpgsqlCommand(
-                         $"SELECT {RowColumns} FROM audit_log WHERE seq IS NULL AND id > @floor ORDER BY id LIMIT {SealBatch}", connection, tx))
+                         $"""
+                         SELECT {RowColumns}, tx::text FROM audit_log
+                         WHERE tx IS NOT NULL AND (tx, id) > (@tx::xid8, @id) AND tx < pg_snapshot_xmin(pg_current_snapshot())
+                         ORDER BY tx, id LIMIT {SealBatch}
+                         """, connection, tx))
         {
-            read.Parameters.AddWithValue("floor", floor);
+            read.Parameters.AddWithValue("tx", headTx);
+            read.Parameters.AddWithValue("id", headId);
             await using var reader = await read.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
             {
                 rows.Add(ReadContent(reader));
+                lastTx = reader.GetString(12);
             }
-        }
-
-        if (fullScan)
-        {
-            Interlocked.Exchange(ref _lastFullSealScanTicks, now);
         }
 
         if (rows.Count == 0)
         {
-            return 0;
+            return (0, horizon, next);
         }
 
         var ids = new long[rows.Count];
@@ -151,40 +174,28 @@ public sealed class AuditLog(Database database, ILogger<AuditLog> logger, TimePr
             hashes[i] = previous = AuditChain.Hash(previous, rows[i]);
         }
 
-        await using (var update = new NpgsqlCommand(
+        await using (var insert = new NpgsqlCommand(
                          """
-                         UPDATE audit_log AS a SET seq = v.seq, prev_hash = v.prev, hash = v.hash
-                         FROM unnest(@ids, @seqs, @prevs, @hashes) AS v(id, seq, prev, hash)
-                         WHERE a.id = v.id
+                         INSERT INTO audit_seals (seq, audit_id, prev_hash, hash)
+                         SELECT * FROM unnest(@seqs, @ids, @prevs, @hashes);
+                         INSERT INTO audit_chain_head (singleton, seq, hash, tx, audit_id) VALUES (true, @s, @h, @tx::xid8, @id)
+                         ON CONFLICT (singleton) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, tx = excluded.tx, audit_id = excluded.audit_id
                          """, connection, tx))
         {
-            update.Parameters.Add(new NpgsqlParameter<long[]>("ids", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = ids });
-            update.Parameters.Add(new NpgsqlParameter<long[]>("seqs", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = seqs });
-            update.Parameters.Add(new NpgsqlParameter<byte[][]>("prevs", NpgsqlDbType.Array | NpgsqlDbType.Bytea) { TypedValue = prevs });
-            update.Parameters.Add(new NpgsqlParameter<byte[][]>("hashes", NpgsqlDbType.Array | NpgsqlDbType.Bytea) { TypedValue = hashes });
-            await update.ExecuteNonQueryAsync(ct);
-        }
-
-        await using (var head = new NpgsqlCommand(
-                         """
-                         INSERT INTO audit_chain_head (singleton, seq, hash) VALUES (true, @s, @h)
-                         ON CONFLICT (singleton) DO UPDATE SET seq = excluded.seq, hash = excluded.hash
-                         """, connection, tx))
-        {
-            head.Parameters.AddWithValue("s", seq);
-            head.Parameters.AddWithValue("h", previous);
-            await head.ExecuteNonQueryAsync(ct);
+            insert.Parameters.Add(new NpgsqlParameter<long[]>("ids", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = ids });
+            insert.Parameters.Add(new NpgsqlParameter<long[]>("seqs", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = seqs });
+            insert.Parameters.Add(new NpgsqlParameter<byte[][]>("prevs", NpgsqlDbType.Array | NpgsqlDbType.Bytea) { TypedValue = prevs });
+            insert.Parameters.Add(new NpgsqlParameter<byte[][]>("hashes", NpgsqlDbType.Array | NpgsqlDbType.Bytea) { TypedValue = hashes });
+            insert.Parameters.AddWithValue("s", seq);
+            insert.Parameters.AddWithValue("h", previous);
+            insert.Parameters.AddWithValue("tx", lastTx!);
+            insert.Parameters.AddWithValue("id", ids[^1]);
+            await insert.ExecuteNonQueryAsync(ct);
         }
 
         await tx.CommitAsync(ct);
-        var highest = ids.Max();
-        for (var seen = Interlocked.Read(ref _sealedThrough); seen < highest; seen = Interlocked.Read(ref _sealedThrough))
-        {
-            Interlocked.CompareExchange(ref _sealedThrough, highest, seen);
-        }
-
         logger.LogDebug("Sealed {Count} audit rows through seq {Seq}", rows.Count, seq);
-        return rows.Count;
+        return (rows.Count, horizon, next);
     }
 
     /// <summary>Recomputes the whole chain and reports the first seq where it breaks.</summary>
@@ -199,29 +210,34 @@ public sealed class AuditLog(Database database, ILogger<AuditLog> logger, TimePr
         {
             var page = 0;
             await using var read = new NpgsqlCommand(
-                $"SELECT {RowColumns}, seq, prev_hash, hash FROM audit_log WHERE seq >= @from ORDER BY seq LIMIT 5000", connection, tx);
+                $"""
+                SELECT {RowColumns}, s.seq, s.prev_hash, s.hash, a.id IS NULL
+                FROM audit_seals s LEFT JOIN audit_log a ON a.id = s.audit_id
+                WHERE s.seq >= @from ORDER BY s.seq LIMIT 5000
+                """, connection, tx);
             read.Parameters.AddWithValue("from", expected);
             await using (var reader = await read.ExecuteReaderAsync(ct))
             {
                 while (await reader.ReadAsync(ct))
                 {
                     page++;
-                    var row = ReadContent(reader);
                     var seq = reader.GetInt64(12);
-                    var storedPrev = reader.IsDBNull(13) ? null : reader.GetFieldValue<byte[]>(13);
-                    var storedHash = reader.IsDBNull(14) ? null : reader.GetFieldValue<byte[]>(14);
-                    if (seq != expected)
+                    if (seq != expected || reader.GetBoolean(15))
                     {
                         return Broken(expected, "missing_row", checkedRows);
                     }
 
-                    if (storedPrev is null || !storedPrev.AsSpan().SequenceEqual(previous))
+                    var row = ReadContent(reader);
+                    var storedPrev = reader.GetFieldValue<byte[]>(13);
+                    var storedHash = reader.GetFieldValue<byte[]>(14);
+
+                    if (!storedPrev.AsSpan().SequenceEqual(previous))
                     {
                         return Broken(seq, "prev_hash_mismatch", checkedRows);
                     }
 
                     var hash = AuditChain.Hash(previous, row);
-                    if (storedHash is null || !storedHash.AsSpan().SequenceEqual(hash))
+                    if (!storedHash.AsSpan().SequenceEqual(hash))
                     {
                         return Broken(seq, "hash_mismatch", checkedRows);
                     }
@@ -255,7 +271,8 @@ public sealed class AuditLog(Database database, ILogger<AuditLog> logger, TimePr
             return Broken(headSeq >= expected ? expected : headSeq + 1, "head_mismatch", checkedRows);
         }
 
-        await using var unsealed = new NpgsqlCommand("SELECT count(*) FROM audit_log WHERE seq IS NULL", connection, tx);
+        await using var unsealed = new NpgsqlCommand(
+            "SELECT count(*) FROM audit_log a WHERE NOT EXISTS (SELECT 1 FROM audit_seals s WHERE s.audit_id = a.id)", connection, tx);
         var pending = (long)(await unsealed.ExecuteScalarAsync(ct))!;
         await tx.CommitAsync(ct);
         return new AuditVerification { Intact = true, Checked = checkedRows, VerifiedThroughSeq = expected - 1, Unsealed = pending };
@@ -274,7 +291,7 @@ public sealed class AuditLog(Database database, ILogger<AuditLog> logger, TimePr
     public async Task<AuditPage> QueryAsync(AuditQuery query, CancellationToken ct)
     {
         var limit = Math.Clamp(query.Limit, 1, 500);
-        var sql = new StringBuilder($"SELECT {RowColumns}, seq, hash FROM audit_log WHERE true");
+        var sql = new StringBuilder($"SELECT {RowColumns}, s.seq, s.hash FROM audit_log LEFT JOIN audit_seals s ON s.audit_id = audit_log.id WHERE true");
         await using var command = _db.CreateCommand();
         void Filter(string clause, string name, object? value, NpgsqlDbType type)
         {

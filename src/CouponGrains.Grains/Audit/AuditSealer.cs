@@ -5,7 +5,7 @@ namespace CouponGrains.Grains.Audit;
 
 /// <summary>
 /// Seals new audit rows every ~200 ms, or at once when asked. Every silo runs one; the advisory lock in
-/// <see cref="AuditLog.SealPendingAsync"/> lets one at a time seal, so the cluster has one sealer in effect.
+/// <see cref="AuditLog.SealAsync"/> lets one at a time seal, so the cluster has one sealer in effect.
 /// </summary>
 public sealed class AuditSealer(AuditLog audit, ILogger<AuditSealer> logger) : BackgroundService
 {
@@ -18,7 +18,7 @@ public sealed class AuditSealer(AuditLog audit, ILogger<AuditSealer> logger) : B
             try
             {
                 await audit.WaitForSealRequestAsync(s_interval, stoppingToken);
-                await audit.SealPendingAsync(stoppingToken);
+                await audit.SealAsync(TimeSpan.Zero, stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {

@@ -11,7 +11,8 @@ public static class MigrationRunner
 {
     private const long LockKey = 0x436F75706F6E; // "Coupon"
 
-    public static async Task<IReadOnlyList<string>> ApplyAsync(string connectionString, CancellationToken ct = default)
+    /// <param name="upTo">Stop after this version (tests that start from a database as an earlier version left it).</param>
+    public static async Task<IReadOnlyList<string>> ApplyAsync(string connectionString, CancellationToken ct = default, int? upTo = null)
     {
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync(ct);
@@ -34,7 +35,7 @@ public static class MigrationRunner
             }
 
             var done = new List<string>();
-            foreach (var (version, name, sql) in Embedded())
+            foreach (var (version, name, sql) in Embedded().TakeWhile(m => upTo is null || m.Version <= upTo))
             {
                 if (applied.Contains(version))
                 {

@@ -305,12 +305,12 @@ public sealed class AuditTrailTests(ApiFixture api)
     }
 
     /// <summary>A chain of its own, on a database of its own, so tampering never disturbs the other tests.</summary>
-    private static async Task<(AuditLog Log, string ConnectionString, NpgsqlDataSource Source)> FreshLogAsync(TimeProvider? time = null)
+    private static async Task<(AuditLog Log, string ConnectionString, NpgsqlDataSource Source)> FreshLogAsync()
     {
         var cs = await TestPostgres.CreateDatabaseAsync("cg_audit");
         await MigrationRunner.ApplyAsync(cs);
         var source = Database.CreateDataSource(cs);
-        var log = new AuditLog(new Database(source), NullLogger<AuditLog>.Instance, time);
+        var log = new AuditLog(new Database(source), NullLogger<AuditLog>.Instance);
         for (var i = 0; i < 10; i++)
         {
             await log.AppendAsync(AuditEntry.For(new Actor("K-t", Roles.Admin, null), AuditNames.Updated, AuditNames.Dealer, $"D-{i}") with
@@ -330,9 +330,16 @@ public sealed class AuditTrailTests(ApiFixture api)
 
     private static Task ExecuteAsync(string cs, string sql) => TestPostgres.ScalarAsync<object>(cs, sql + "; SELECT 1");
 
-    /// <summary>What an attacker with the superuser's rights does: the guard trigger off, the edit, the trigger on.</summary>
+    /// <summary>What an attacker with the superuser's rights does: the guard triggers off, the edit, the triggers on.</summary>
     private static Task TamperAsync(string cs, string sql) => ExecuteAsync(cs,
-        $"ALTER TABLE audit_log DISABLE TRIGGER USER; {sql}; ALTER TABLE audit_log ENABLE TRIGGER USER");
+        $"""
+        ALTER TABLE audit_log DISABLE TRIGGER USER; ALTER TABLE audit_seals DISABLE TRIGGER USER;
+        {sql};
+        ALTER TABLE audit_log ENABLE TRIGGER USER; ALTER TABLE audit_seals ENABLE TRIGGER USER
+        """);
+
+    /// <summary>The audit row sealed at <paramref name="seq"/>.</summary>
+    private static string RowAt(int seq) => $"id = (SELECT audit_id FROM audit_seals WHERE seq = {seq})";
 
     private static void AssertBrokenAt(AuditVerification result, long seq, string problem)
     {
@@ -342,19 +349,22 @@ public sealed class AuditTrailTests(ApiFixture api)
     }
 
     [Fact]
-    public async Task TheGuardRefusesEveryEditOfARowAndEveryResealButNotTheFirstSeal()
+    public async Task TheGuardsRefuseEveryEditOfARowOrOfItsSeal()
     {
         var (log, cs, source) = await FreshLogAsync();
         await using var _ = source;
         string[] refusedEdits =
         [
-            "UPDATE audit_log SET note = 'x' WHERE seq = 4",
-            """UPDATE audit_log SET after = '{"n": 999}' WHERE seq = 4""",
-            "UPDATE audit_log SET hash = '\\x00' WHERE seq = 4",
-            "UPDATE audit_log SET seq = 99 WHERE seq = 4",
-            "UPDATE audit_log SET entity_id = 'D-X', seq = seq WHERE seq = 4",
-            "DELETE FROM audit_log WHERE seq = 4",
+            $"UPDATE audit_log SET note = 'x' WHERE {RowAt(4)}",
+            $$"""UPDATE audit_log SET after = '{"n": 999}' WHERE {{RowAt(4)}}""",
+            $"UPDATE audit_log SET tx = '5' WHERE {RowAt(4)}",
+            $"DELETE FROM audit_log WHERE {RowAt(4)}",
             "TRUNCATE audit_log",
+            "UPDATE audit_seals SET hash = '\\x00' WHERE seq = 4",
+            "UPDATE audit_seals SET seq = 99 WHERE seq = 4",
+            "UPDATE audit_seals SET audit_id = 5 WHERE seq = 4",
+            "DELETE FROM audit_seals WHERE seq = 10",
+            "TRUNCATE audit_seals",
         ];
         foreach (var sql in refusedEdits)
         {
@@ -362,7 +372,7 @@ public sealed class AuditTrailTests(ApiFixture api)
             Assert.Equal(PostgresErrorCodes.InsufficientPrivilege, refused.SqlState);
         }
 
-        // An unsealed row: its content is as frozen, only the sealer's three columns may be set, once.
+        // An unsealed row's content is as frozen; the sealer never touches it, and it still seals.
         await log.AppendAsync(AuditEntry.For(new Actor("K-t", Roles.Admin, null), AuditNames.Updated, AuditNames.Dealer, "D-NEW"), CancellationToken.None);
         var unsealed = await Assert.ThrowsAsync<PostgresException>(() =>
             ExecuteAsync(cs, "UPDATE audit_log SET note = 'x' WHERE entity_id = 'D-NEW'"));
@@ -379,10 +389,10 @@ public sealed class AuditTrailTests(ApiFixture api)
         var (log, cs, source) = await FreshLogAsync();
         await using var _ = source;
         // The trigger refuses the edit; only a superuser who disables it can make one.
-        var refused = await Assert.ThrowsAsync<PostgresException>(() => ExecuteAsync(cs, "UPDATE audit_log SET note = 'x' WHERE seq = 4"));
+        var refused = await Assert.ThrowsAsync<PostgresException>(() => ExecuteAsync(cs, $"UPDATE audit_log SET note = 'x' WHERE {RowAt(4)}"));
         Assert.Contains("append-only", refused.MessageText);
 
-        await TamperAsync(cs, """UPDATE audit_log SET after = '{"n": 999}' WHERE seq = 4""");
+        await TamperAsync(cs, $$"""UPDATE audit_log SET after = '{"n": 999}' WHERE {{RowAt(4)}}""");
 
         AssertBrokenAt(await log.VerifyAsync(CancellationToken.None), 4, "hash_mismatch");
     }
@@ -392,9 +402,19 @@ public sealed class AuditTrailTests(ApiFixture api)
     {
         var (log, cs, source) = await FreshLogAsync();
         await using var _ = source;
-        await Assert.ThrowsAsync<PostgresException>(() => ExecuteAsync(cs, "DELETE FROM audit_log WHERE seq = 7"));
+        await Assert.ThrowsAsync<PostgresException>(() => ExecuteAsync(cs, $"DELETE FROM audit_log WHERE {RowAt(7)}"));
 
-        await TamperAsync(cs, "DELETE FROM audit_log WHERE seq = 7");
+        await TamperAsync(cs, $"DELETE FROM audit_log WHERE {RowAt(7)}");
+
+        AssertBrokenAt(await log.VerifyAsync(CancellationToken.None), 7, "missing_row");
+    }
+
+    [Fact]
+    public async Task ADeletedSealIsDetectedAsAGap()
+    {
+        var (log, cs, source) = await FreshLogAsync();
+        await using var _ = source;
+        await TamperAsync(cs, "DELETE FROM audit_seals WHERE seq = 7");
 
         AssertBrokenAt(await log.VerifyAsync(CancellationToken.None), 7, "missing_row");
     }
@@ -404,7 +424,7 @@ public sealed class AuditTrailTests(ApiFixture api)
     {
         var (log, cs, source) = await FreshLogAsync();
         await using var _ = source;
-        await TamperAsync(cs, "DELETE FROM audit_log WHERE seq >= 9");
+        await TamperAsync(cs, "DELETE FROM audit_log WHERE id IN (SELECT audit_id FROM audit_seals WHERE seq >= 9); DELETE FROM audit_seals WHERE seq >= 9");
 
         AssertBrokenAt(await log.VerifyAsync(CancellationToken.None), 9, "head_mismatch");
     }
@@ -443,15 +463,13 @@ public sealed class AuditTrailTests(ApiFixture api)
     }
 
     [Fact]
-    public async Task ARowThatCommitsAfterLaterRowsWereSealedIsSealedToo()
+    public async Task ARowWhoseTransactionIsStillOpenHoldsBackLaterRowsAndIsChainedBeforeThem()
     {
-        var clock = new ManualClock();
-        var (log, cs, source) = await FreshLogAsync(clock);
+        var (log, cs, source) = await FreshLogAsync();
         await using var _ = source;
         var entry = new AuditEntry { Action = "redeemed", EntityType = AuditNames.Redemption, EntityId = "R-LATE" };
 
-        // Two rows take their ids, then wait to commit while a hundred thousand and more later ids are
-        // taken and sealed: one commits a moment later, the other much later.
+        // A row takes its id and waits to commit, while far later ids are taken and committed.
         await using var late = await source.OpenConnectionAsync();
         await using var lateTx = await late.BeginTransactionAsync();
         await using (var insert = new NpgsqlBatch(late, lateTx))
@@ -461,46 +479,68 @@ public sealed class AuditTrailTests(ApiFixture api)
         }
 
         await ExecuteAsync(cs, "SELECT setval('audit_log_id_seq', 500000)");
-        await using var soon = await source.OpenConnectionAsync();
-        await using var soonTx = await soon.BeginTransactionAsync();
-        await using (var insert = new NpgsqlBatch(soon, soonTx))
-        {
-            insert.BatchCommands.Add(AuditSql.Command(entry with { EntityId = "R-SOON" }));
-            await insert.ExecuteNonQueryAsync();
-        }
-
-        await ExecuteAsync(cs, "SELECT setval('audit_log_id_seq', 500100)");
         for (var i = 0; i < 3; i++)
         {
             await log.AppendAsync(entry with { EntityId = $"R-AFTER-{i}" }, CancellationToken.None);
         }
 
-        Assert.Equal(3, await log.SealPendingAsync(CancellationToken.None));
+        // Until it ends, the rows after it cannot be sealed: it might still commit, and then its place is before them.
+        Assert.Equal(0, await log.SealAsync(TimeSpan.FromMilliseconds(300), CancellationToken.None));
+        Assert.Equal(3, (await log.VerifyAsync(CancellationToken.None)).Unsealed);
 
-        // Just below the sealed ids: found by the next seal.
-        await soonTx.CommitAsync();
-        Assert.Equal(1, await log.SealPendingAsync(CancellationToken.None));
-
-        // Far below (more than any transaction could lag): left to the whole-table look, once a minute.
         await lateTx.CommitAsync();
-        Assert.Equal(0, await log.SealPendingAsync(CancellationToken.None));
-        clock.Advance(TimeSpan.FromMinutes(1));
-        Assert.Equal(1, await log.SealPendingAsync(CancellationToken.None));
+        Assert.Equal(4, await log.SealPendingAsync(CancellationToken.None));
 
         var page = await log.QueryAsync(new AuditQuery { EntityType = AuditNames.Redemption }, CancellationToken.None);
-        // Chained in the order they were sealed, whatever their ids.
-        Assert.Equal(["R-AFTER-0", "R-AFTER-1", "R-AFTER-2", "R-SOON", "R-LATE"],
-            page.Items.OrderBy(i => i.Seq).Select(i => i.Entry.EntityId));
-        Assert.Equal([11L, 12L, 13L, 14L, 15L], page.Items.Select(i => i.Seq!.Value).Order());
-        Assert.True((await log.VerifyAsync(CancellationToken.None)).Intact);
+        Assert.Equal(["R-LATE", "R-AFTER-0", "R-AFTER-1", "R-AFTER-2"], page.Items.OrderBy(i => i.Seq).Select(i => i.Entry.EntityId));
+        Assert.Equal([11L, 12L, 13L, 14L], page.Items.Select(i => i.Seq!.Value).Order());
+        var verified = await log.VerifyAsync(CancellationToken.None);
+        Assert.True(verified.Intact);
+        Assert.Equal(0, verified.Unsealed);
     }
 
-    private sealed class ManualClock : TimeProvider
+    [Fact]
+    public async Task RowsSealedBeforeTheSealTableKeepTheirPlaceAndTheUnsealedOnesAreSealedAfterThem()
     {
-        private DateTimeOffset _now = DateTimeOffset.UtcNow;
+        // A database as the previous version left it: rows sealed in audit_log itself, and one not yet sealed.
+        var cs = await TestPostgres.CreateDatabaseAsync("cg_audit_up");
+        await MigrationRunner.ApplyAsync(cs, upTo: 12);
+        await ExecuteAsync(cs,
+            """
+            INSERT INTO audit_log (id, at, action, entity_type, entity_id) VALUES
+                (1, '2026-01-01T00:00:00Z', 'created', 'dealer', 'D-1'),
+                (2, '2026-01-01T00:00:01Z', 'created', 'dealer', 'D-2'),
+                (3, '2026-01-01T00:00:02Z', 'created', 'dealer', 'D-3')
+            """);
+        var genesis = AuditChain.Genesis;
+        var h1 = AuditChain.Hash(genesis, new AuditRowContent(1, new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc), null, null, "created", "dealer", "D-1", null, null, null, null, null));
+        var h2 = AuditChain.Hash(h1, new AuditRowContent(2, new DateTime(2026, 1, 1, 0, 0, 1, DateTimeKind.Utc), null, null, "created", "dealer", "D-2", null, null, null, null, null));
+        await using (var connection = new NpgsqlConnection(cs))
+        {
+            await connection.OpenAsync();
+            await using var seal = new NpgsqlCommand(
+                """
+                UPDATE audit_log SET seq = id, prev_hash = CASE id WHEN 1 THEN @g ELSE @h1 END, hash = CASE id WHEN 1 THEN @h1 ELSE @h2 END WHERE id <= 2;
+                INSERT INTO audit_chain_head (singleton, seq, hash) VALUES (true, 2, @h2)
+                """, connection);
+            seal.Parameters.AddWithValue("g", genesis);
+            seal.Parameters.AddWithValue("h1", h1);
+            seal.Parameters.AddWithValue("h2", h2);
+            await seal.ExecuteNonQueryAsync();
+        }
 
-        public override DateTimeOffset GetUtcNow() => _now;
+        await MigrationRunner.ApplyAsync(cs);
+        await using var source = Database.CreateDataSource(cs);
+        var log = new AuditLog(new Database(source), NullLogger<AuditLog>.Instance);
+        await ExecuteAsync(cs, "SELECT setval('audit_log_id_seq', 3)");
+        await log.AppendAsync(new AuditEntry { Action = "created", EntityType = "dealer", EntityId = "D-4" }, CancellationToken.None);
 
-        public void Advance(TimeSpan by) => _now += by;
+        Assert.Equal(2, await log.SealPendingAsync(CancellationToken.None));
+        var page = await log.QueryAsync(new AuditQuery { EntityType = "dealer" }, CancellationToken.None);
+        Assert.Equal(["D-1", "D-2", "D-3", "D-4"], page.Items.OrderBy(i => i.Seq).Select(i => i.Entry.EntityId));
+        Assert.Equal([1L, 2L, 3L, 4L], page.Items.Select(i => i.Seq!.Value).Order());
+        var verified = await log.VerifyAsync(CancellationToken.None);
+        Assert.True(verified.Intact);
+        Assert.Equal(4, verified.VerifiedThroughSeq);
     }
 }
