@@ -117,6 +117,7 @@ public sealed class AuditLog(Database database, ILogger<AuditLog> logger)
         long seq = 0, headId = 0;
         var headTx = "0";
         var previous = AuditChain.Genesis;
+        string horizonText;
         ulong horizon, next;
         await using (var head = new NpgsqlCommand(
                          """
@@ -126,7 +127,8 @@ public sealed class AuditLog(Database database, ILogger<AuditLog> logger)
         await using (var reader = await head.ExecuteReaderAsync(ct))
         {
             await reader.ReadAsync(ct);
-            horizon = ulong.Parse(reader.GetString(0), CultureInfo.InvariantCulture);
+            horizonText = reader.GetString(0);
+            horizon = ulong.Parse(horizonText, CultureInfo.InvariantCulture);
             next = ulong.Parse(reader.GetString(1), CultureInfo.InvariantCulture);
             if (!reader.IsDBNull(2))
             {
@@ -137,18 +139,20 @@ public sealed class AuditLog(Database database, ILogger<AuditLog> logger)
             }
         }
 
-        // Its own snapshot is at least as new as the horizon just read, so it seals at least that far.
+        // Below the horizon just read, as an index bound: rows above it (held back by an open transaction)
+        // are never scanned, however many there are.
         var rows = new List<AuditRowContent>();
         string? lastTx = null;
         await using (var read = new NpgsqlCommand(
                          $"""
-                         SELECT {RowColumns}, tx::text FROM audit_log
-                         WHERE tx IS NOT NULL AND (tx, id) > (@tx::xid8, @id) AND tx < pg_snapshot_xmin(pg_current_snapshot())
+                         SELECT {RowColumns}, tx::text AS tx_text FROM audit_log
+                         WHERE tx IS NOT NULL AND (tx, id) > (@tx::xid8, @id) AND tx < @horizon::xid8
                          ORDER BY tx, id LIMIT {SealBatch}
                          """, connection, tx))
         {
             read.Parameters.AddWithValue("tx", headTx);
             read.Parameters.AddWithValue("id", headId);
+            read.Parameters.AddWithValue("horizon", horizonText);
             await using var reader = await read.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
             {

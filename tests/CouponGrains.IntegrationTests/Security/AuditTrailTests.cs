@@ -500,6 +500,28 @@ public sealed class AuditTrailTests(ApiFixture api)
     }
 
     [Fact]
+    public async Task RowsAreChainedInTheNumericOrderOfTheirTransactions()
+    {
+        var cs = await TestPostgres.CreateDatabaseAsync("cg_audit_tx");
+        await MigrationRunner.ApplyAsync(cs);
+        await using var source = Database.CreateDataSource(cs);
+        var log = new AuditLog(new Database(source), NullLogger<AuditLog>.Instance);
+        // Transactions long ended (ids far below any open one), whose ids sort one way as numbers and the other as text.
+        await ExecuteAsync(cs,
+            """
+            INSERT INTO audit_log (action, entity_type, entity_id, tx) VALUES
+                ('created', 'dealer', 'D-TX-9', '9'), ('created', 'dealer', 'D-TX-10', '10'), ('created', 'dealer', 'D-TX-100', '100')
+            """);
+        Assert.Equal(3, await log.SealPendingAsync(CancellationToken.None));
+        await log.AppendAsync(new AuditEntry { Action = "created", EntityType = "dealer", EntityId = "D-TX-NOW" }, CancellationToken.None);
+        Assert.Equal(1, await log.SealPendingAsync(CancellationToken.None));
+
+        var page = await log.QueryAsync(new AuditQuery { EntityType = "dealer" }, CancellationToken.None);
+        Assert.Equal(["D-TX-9", "D-TX-10", "D-TX-100", "D-TX-NOW"], page.Items.OrderBy(i => i.Seq).Select(i => i.Entry.EntityId));
+        Assert.True((await log.VerifyAsync(CancellationToken.None)).Intact);
+    }
+
+    [Fact]
     public async Task RowsSealedBeforeTheSealTableKeepTheirPlaceAndTheUnsealedOnesAreSealedAfterThem()
     {
         // A database as the previous version left it: rows sealed in audit_log itself, and one not yet sealed.
