@@ -8,7 +8,10 @@ namespace CouponGrains.Grains.Events;
 /// <summary>
 /// Applies a batch of events for one consumer in one PostgreSQL transaction, exactly once: the event ids
 /// are recorded in <c>pipeline_processed</c> in the same transaction as the effect, and only the events
-/// not recorded before are handed to the effect. A redelivered batch therefore changes nothing.
+/// not recorded before are handed to the effect. A redelivered batch therefore changes nothing. The
+/// relay deletes the outbox rows every consumer has applied, once a second in one statement
+/// (<see cref="AppliedEverywhere"/>); each consumer deleting what it completed cost twelve index probes
+/// per event, three consumers each probing every other's record.
 /// </summary>
 public static class ConsumerTransaction
 {
@@ -30,7 +33,6 @@ public static class ConsumerTransaction
                 if (fresh.Length > 0)
                 {
                     await apply(connection, tx, fresh);
-                    await DeleteCompletedAsync(connection, tx, fresh);
                 }
 
                 await tx.CommitAsync();
@@ -57,19 +59,6 @@ public static class ConsumerTransaction
     {
         parameters.Add(SqlParameters.Texts("consumers", PipelineNames.Consumers));
         parameters.AddWithValue("n", (long)PipelineNames.Consumers.Length);
-    }
-
-    /// <summary>
-    /// The consumer that applies an event last deletes its outbox row. Two consumers committing at the same
-    /// moment may each miss the other's record; the relay's sweep deletes those rows.
-    /// </summary>
-    private static async Task DeleteCompletedAsync(NpgsqlConnection connection, NpgsqlTransaction tx, RedemptionEvent[] events)
-    {
-        await using var command = new NpgsqlCommand(
-            $"DELETE FROM outbox o WHERE o.event_id = ANY(@ids) AND {AppliedEverywhere}", connection, tx);
-        command.Parameters.Add(SqlParameters.Texts("ids", events.Select(e => e.EventId)));
-        AddAppliedEverywhereParameters(command.Parameters);
-        await command.ExecuteNonQueryAsync();
     }
 
     private static async Task<RedemptionEvent[]> ClaimAsync(NpgsqlConnection connection, NpgsqlTransaction tx, string consumer,

@@ -297,7 +297,7 @@ public sealed class OutboxRelay(
         ? LineAnalytics.Bought(JsonSerializer.Deserialize<RedemptionLine[]>(json, RedemptionLedger.Json) ?? [])
         : JsonSerializer.Deserialize<RedemptionEventLine[]>(json, RedemptionLedger.Json) ?? [];
 
-    /// <summary>Deletes rows every consumer has applied whose last two consumers committed together (each missed the other).</summary>
+    /// <summary>Deletes the rows every consumer has applied, oldest first.</summary>
     private async Task SweepAsync(long cursor, CancellationToken ct)
     {
         await using var command = _db.CreateCommand(
