@@ -37,13 +37,23 @@ public static class Invariants
             results.Add(new("double-counted-keys", (long)(await dup.ExecuteScalarAsync())!, "idempotency keys with more than one ledger row"));
         }
 
+        // Every campaign's ledger total in one pass over the ledger (a thousand campaigns took 18 s one query each).
+        var totals = new Dictionary<string, long>(StringComparer.Ordinal);
+        await using (var sums = db.CreateCommand(
+                         "SELECT campaign_id, sum(discount - reversed_discount)::bigint FROM redemptions WHERE campaign_id = ANY(@c) AND status <> 'aborted' GROUP BY campaign_id"))
+        {
+            sums.Parameters.AddWithValue("c", scenario.Campaigns);
+            await using var reader = await sums.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                totals[reader.GetString(0)] = reader.GetInt64(1);
+            }
+        }
+
         long over = 0, drift = 0;
         foreach (var campaign in scenario.Campaigns)
         {
-            await using var sum = db.CreateCommand(
-                "SELECT COALESCE(sum(discount - reversed_discount), 0)::bigint FROM redemptions WHERE campaign_id = @c AND status <> 'aborted'");
-            sum.Parameters.AddWithValue("c", campaign);
-            var ledger = (long)(await sum.ExecuteScalarAsync())!;
+            var ledger = totals.GetValueOrDefault(campaign);
             var view = (await http.GetFromJsonAsync<JsonObject>($"/api/v1/campaigns/{campaign}"))!;
             var budget = view["budget"]!;
             if (ledger > budget["total"]!.GetValue<long>())
