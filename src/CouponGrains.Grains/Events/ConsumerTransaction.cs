@@ -10,8 +10,7 @@ namespace CouponGrains.Grains.Events;
 /// are recorded in <c>pipeline_processed</c> in the same transaction as the effect, and only the events
 /// not recorded before are handed to the effect. A redelivered batch therefore changes nothing. The
 /// relay deletes the outbox rows every consumer has applied, once a second in one statement
-/// (<see cref="AppliedEverywhere"/>); each consumer deleting what it completed cost twelve index probes
-/// per event, three consumers each probing every other's record.
+/// (<see cref="AppliedEverywhere"/>): done here, by each consumer, it cost twelve index probes per event.
 /// </summary>
 public static class ConsumerTransaction
 {

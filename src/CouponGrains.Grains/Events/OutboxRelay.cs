@@ -297,19 +297,26 @@ public sealed class OutboxRelay(
         ? LineAnalytics.Bought(JsonSerializer.Deserialize<RedemptionLine[]>(json, RedemptionLedger.Json) ?? [])
         : JsonSerializer.Deserialize<RedemptionEventLine[]>(json, RedemptionLedger.Json) ?? [];
 
-    /// <summary>Deletes the rows every consumer has applied, oldest first.</summary>
+    /// <summary>Deletes the rows every consumer has applied, oldest first, 20,000 at a time.</summary>
     private async Task SweepAsync(long cursor, CancellationToken ct)
     {
-        await using var command = _db.CreateCommand(
-            $"""
-            DELETE FROM outbox WHERE seq IN (
-                SELECT o.seq FROM outbox o
-                WHERE o.seq <= @cursor AND {ConsumerTransaction.AppliedEverywhere}
-                ORDER BY o.seq LIMIT 20000)
-            """);
-        command.Parameters.AddWithValue("cursor", cursor);
-        ConsumerTransaction.AddAppliedEverywhereParameters(command.Parameters);
-        Interlocked.Add(ref _deleted, await command.ExecuteNonQueryAsync(ct));
+        const int limit = 20_000;
+        int deleted;
+        do
+        {
+            await using var command = _db.CreateCommand(
+                $"""
+                DELETE FROM outbox WHERE seq IN (
+                    SELECT o.seq FROM outbox o
+                    WHERE o.seq <= @cursor AND {ConsumerTransaction.AppliedEverywhere}
+                    ORDER BY o.seq LIMIT {limit})
+                """);
+            command.Parameters.AddWithValue("cursor", cursor);
+            ConsumerTransaction.AddAppliedEverywhereParameters(command.Parameters);
+            deleted = await command.ExecuteNonQueryAsync(ct);
+            Interlocked.Add(ref _deleted, deleted);
+        }
+        while (deleted == limit);
     }
 
     private async Task PruneProcessedAsync(CancellationToken ct)

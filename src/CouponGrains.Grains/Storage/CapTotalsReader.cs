@@ -139,7 +139,7 @@ public sealed class CapTotalsReader : IAsyncDisposable
     {
         return scope switch
         {
-            // Every row has a dealer; saying so lets the lookup use redemptions_members, whose predicate it is.
+            // Every redemption has a dealer; saying so lets the lookup use redemptions_members, whose predicate names it.
             CapScope.Campaign => "r.campaign_id = k.a AND r.dealer_id IS NOT NULL",
             CapScope.Dealer => "r.campaign_id = k.a AND r.dealer_id = k.b",
             CapScope.Branch => "r.campaign_id = k.a AND r.dealer_id = k.b AND r.branch_id = k.c",
