@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 using CouponGrains.Contracts.Audit;
 using CouponGrains.Grains.Storage;
@@ -71,7 +70,7 @@ public sealed class AuditLog(Database database, ILogger<AuditLog> logger)
     public async Task<int> SealAsync(TimeSpan waitForInFlight, CancellationToken ct)
     {
         var deadline = DateTime.UtcNow + waitForInFlight;
-        ulong? target = null;
+        long? target = null;
         var total = 0;
         while (true)
         {
@@ -101,7 +100,7 @@ public sealed class AuditLog(Database database, ILogger<AuditLog> logger)
     /// One batch: the number sealed (−1 when the lock is held elsewhere), the horizon it sealed below (every
     /// transaction under it had ended) and the next transaction id then (every one committed by then is below it).
     /// </summary>
-    private async Task<(int Sealed, ulong Horizon, ulong Next)> SealBatchAsync(CancellationToken ct)
+    private async Task<(int Sealed, long Horizon, long Next)> SealBatchAsync(CancellationToken ct)
     {
         await using var connection = await _db.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
@@ -114,27 +113,24 @@ public sealed class AuditLog(Database database, ILogger<AuditLog> logger)
             }
         }
 
-        long seq = 0, headId = 0;
-        var headTx = "0";
+        // Transaction ids (xid8) travel as bigint: PostgreSQL has no direct cast, so through text.
+        long seq = 0, headTx = 0, headId = 0, horizon, next;
         var previous = AuditChain.Genesis;
-        string horizonText;
-        ulong horizon, next;
         await using (var head = new NpgsqlCommand(
                          """
-                         SELECT pg_snapshot_xmin(s)::text, pg_snapshot_xmax(s)::text, h.seq, h.hash, h.tx::text, h.audit_id
+                         SELECT pg_snapshot_xmin(s)::text::bigint, pg_snapshot_xmax(s)::text::bigint, h.seq, h.hash, h.tx::text::bigint, h.audit_id
                          FROM pg_current_snapshot() AS s LEFT JOIN audit_chain_head AS h ON true
                          """, connection, tx))
         await using (var reader = await head.ExecuteReaderAsync(ct))
         {
             await reader.ReadAsync(ct);
-            horizonText = reader.GetString(0);
-            horizon = ulong.Parse(horizonText, CultureInfo.InvariantCulture);
-            next = ulong.Parse(reader.GetString(1), CultureInfo.InvariantCulture);
+            horizon = reader.GetInt64(0);
+            next = reader.GetInt64(1);
             if (!reader.IsDBNull(2))
             {
                 seq = reader.GetInt64(2);
                 previous = reader.GetFieldValue<byte[]>(3);
-                headTx = reader.GetString(4);
+                headTx = reader.GetInt64(4);
                 headId = reader.GetInt64(5);
             }
         }
@@ -142,22 +138,22 @@ public sealed class AuditLog(Database database, ILogger<AuditLog> logger)
         // Below the horizon just read, as an index bound: rows above it (held back by an open transaction)
         // are never scanned, however many there are.
         var rows = new List<AuditRowContent>();
-        string? lastTx = null;
+        var lastTx = 0L;
         await using (var read = new NpgsqlCommand(
                          $"""
-                         SELECT {RowColumns}, tx::text AS tx_text FROM audit_log
-                         WHERE tx IS NOT NULL AND (tx, id) > (@tx::xid8, @id) AND tx < @horizon::xid8
+                         SELECT {RowColumns}, tx::text::bigint AS tx_number FROM audit_log
+                         WHERE tx IS NOT NULL AND (tx, id) > (@tx::text::xid8, @id) AND tx < @horizon::text::xid8
                          ORDER BY tx, id LIMIT {SealBatch}
                          """, connection, tx))
         {
             read.Parameters.AddWithValue("tx", headTx);
             read.Parameters.AddWithValue("id", headId);
-            read.Parameters.AddWithValue("horizon", horizonText);
+            read.Parameters.AddWithValue("horizon", horizon);
             await using var reader = await read.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
             {
                 rows.Add(ReadContent(reader));
-                lastTx = reader.GetString(12);
+                lastTx = reader.GetInt64(12);
             }
         }
 
@@ -182,7 +178,7 @@ public sealed class AuditLog(Database database, ILogger<AuditLog> logger)
                          """
                          INSERT INTO audit_seals (seq, audit_id, prev_hash, hash)
                          SELECT * FROM unnest(@seqs, @ids, @prevs, @hashes);
-                         INSERT INTO audit_chain_head (singleton, seq, hash, tx, audit_id) VALUES (true, @s, @h, @tx::xid8, @id)
+                         INSERT INTO audit_chain_head (singleton, seq, hash, tx, audit_id) VALUES (true, @s, @h, @tx::text::xid8, @id)
                          ON CONFLICT (singleton) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, tx = excluded.tx, audit_id = excluded.audit_id
                          """, connection, tx))
         {
@@ -192,7 +188,7 @@ public sealed class AuditLog(Database database, ILogger<AuditLog> logger)
             insert.Parameters.Add(new NpgsqlParameter<byte[][]>("hashes", NpgsqlDbType.Array | NpgsqlDbType.Bytea) { TypedValue = hashes });
             insert.Parameters.AddWithValue("s", seq);
             insert.Parameters.AddWithValue("h", previous);
-            insert.Parameters.AddWithValue("tx", lastTx!);
+            insert.Parameters.AddWithValue("tx", lastTx);
             insert.Parameters.AddWithValue("id", ids[^1]);
             await insert.ExecuteNonQueryAsync(ct);
         }

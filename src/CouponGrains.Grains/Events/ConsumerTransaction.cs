@@ -21,7 +21,6 @@ public static class ConsumerTransaction
     private static async Task<int> RunNowAsync(NpgsqlDataSource db, string consumer, IReadOnlyList<RedemptionEvent> events,
         Func<NpgsqlConnection, NpgsqlTransaction, RedemptionEvent[], Task> apply)
     {
-
         for (var attempt = 1; ; attempt++)
         {
             try
