@@ -397,24 +397,17 @@ public sealed class AuditTrailTests(ApiFixture api)
         AssertBrokenAt(await log.VerifyAsync(CancellationToken.None), 4, "hash_mismatch");
     }
 
-    [Fact]
-    public async Task ADeletedRowIsDetectedAsAGap()
+    public static TheoryData<string> DeletesAtSeven => new() { $"DELETE FROM audit_log WHERE {RowAt(7)}", "DELETE FROM audit_seals WHERE seq = 7" };
+
+    [Theory]
+    [MemberData(nameof(DeletesAtSeven))]
+    public async Task ADeletedRowOrSealIsDetectedAsAGap(string delete)
     {
         var (log, cs, source) = await FreshLogAsync();
         await using var _ = source;
-        await Assert.ThrowsAsync<PostgresException>(() => ExecuteAsync(cs, $"DELETE FROM audit_log WHERE {RowAt(7)}"));
+        await Assert.ThrowsAsync<PostgresException>(() => ExecuteAsync(cs, delete));
 
-        await TamperAsync(cs, $"DELETE FROM audit_log WHERE {RowAt(7)}");
-
-        AssertBrokenAt(await log.VerifyAsync(CancellationToken.None), 7, "missing_row");
-    }
-
-    [Fact]
-    public async Task ADeletedSealIsDetectedAsAGap()
-    {
-        var (log, cs, source) = await FreshLogAsync();
-        await using var _ = source;
-        await TamperAsync(cs, "DELETE FROM audit_seals WHERE seq = 7");
+        await TamperAsync(cs, delete);
 
         AssertBrokenAt(await log.VerifyAsync(CancellationToken.None), 7, "missing_row");
     }
