@@ -116,6 +116,11 @@ public sealed record CapUsage([property: Id(0)] long Used, [property: Id(1)] lon
 /// first time the shard sees it. Dealers, branches and customers are many and often seen once, so they
 /// share long-lived shards instead of each costing an activation.
 /// </summary>
+/// <remarks>
+/// Array arguments are <see cref="ImmutableAttribute"/>: callers build them for the one call and never
+/// change them after, and the shard only reads them, so within a silo they are passed by reference
+/// rather than copied on every call.
+/// </remarks>
 [Alias("cap-shard")]
 public interface ICapShardGrain : IGrainWithStringKey
 {
@@ -125,7 +130,7 @@ public interface ICapShardGrain : IGrainWithStringKey
     /// not fit (nothing is then held).
     /// </summary>
     [Alias("hold")]
-    Task<CapShardHold> TryHoldAsync(string redemptionId, CapHold[] holds);
+    Task<CapShardHold> TryHoldAsync(string redemptionId, [Immutable] CapHold[] holds);
 
     /// <summary>
     /// Confirms holds of committed redemptions in one turn: <paramref name="slots"/>[i] held
@@ -133,11 +138,11 @@ public interface ICapShardGrain : IGrainWithStringKey
     /// confirm costs only time, because the hold then expires and is resolved against the ledger.
     /// </summary>
     [Alias("confirm-many"), OneWay]
-    Task ConfirmManyAsync(string[] slots, string[] redemptionIds);
+    Task ConfirmManyAsync([Immutable] string[] slots, [Immutable] string[] redemptionIds);
 
     /// <summary>One-way for the same reason: a lost release expires and is resolved against the ledger.</summary>
     [Alias("release"), OneWay]
-    Task ReleaseAsync(string redemptionId, string[] slots);
+    Task ReleaseAsync(string redemptionId, [Immutable] string[] slots);
 
     /// <summary>
     /// Gives back what a reversal of <paramref name="redemptionId"/> took; applied once per
@@ -145,7 +150,7 @@ public interface ICapShardGrain : IGrainWithStringKey
     /// which gives back money but leaves the redemption counted.
     /// </summary>
     [Alias("restore")]
-    Task RestoreAsync(string redemptionId, string restoreId, CapRestore[] restores, bool completes);
+    Task RestoreAsync(string redemptionId, string restoreId, [Immutable] CapRestore[] restores, bool completes);
 
     /// <summary>Committed use and pending holds of a slot, for dry runs.</summary>
     [Alias("usage")]

@@ -45,10 +45,11 @@ public interface ICouponGrain : IGrainWithStringKey
     /// <summary>
     /// Confirms the holds of committed redemptions in one turn; the ledger sends it after each batch
     /// commits. One-way: a lost confirm costs only time, because the hold then expires and is resolved
-    /// against the ledger, which confirms it.
+    /// against the ledger, which confirms it. The ids are built for this one call and only read, so they are
+    /// passed by reference within a silo (<see cref="ImmutableAttribute"/>).
     /// </summary>
     [Alias("confirm-many"), OneWay]
-    Task ConfirmManyAsync(string[] redemptionIds);
+    Task ConfirmManyAsync([Immutable] string[] redemptionIds);
 
     /// <summary>One-way for the same reason: a lost release expires and is resolved against the ledger.</summary>
     [Alias("release"), OneWay]

@@ -214,17 +214,17 @@ public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, IG
         Rejection? refusal = null;
         if (memberCaps.Count > 0)
         {
-            var groups = new List<(ICapShardGrain Shard, string ShardKey, List<MemberCap> Caps, Task<CapShardHold> Hold)>(2);
+            var groups = new List<(ICapShardGrain Shard, string ShardKey, List<MemberCap> Caps, CapHold[] Holds, Task<CapShardHold> Hold)>(2);
             foreach (var group in memberCaps.GroupBy(c => c.Slot.ShardKey))
             {
                 var groupCaps = group.ToList();
                 var shardKey = group.Key;
                 var shard = grains.Ref<ICapShardGrain>(shardKey);
                 var holdsOfGroup = groupCaps.Select(c => new CapHold(c.Slot.Key, c.Amount, c.Limit)).ToArray();
-                groups.Add((shard, shardKey, groupCaps, shard.TryHoldAsync(redemptionId, holdsOfGroup)));
+                groups.Add((shard, shardKey, groupCaps, holdsOfGroup, shard.TryHoldAsync(redemptionId, holdsOfGroup)));
             }
 
-            foreach (var (shard, shardKey, groupCaps, hold) in groups)
+            foreach (var (shard, shardKey, groupCaps, holdsOfGroup, hold) in groups)
             {
                 var answer = await hold;
                 if (answer.Refused >= 0)
@@ -233,7 +233,7 @@ public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, IG
                     continue;
                 }
 
-                var slots = groupCaps.Select(c => c.Slot.Key).ToArray();
+                var slots = Array.ConvertAll(holdsOfGroup, h => h.Slot);
                 holds.Add(() => shard.ReleaseAsync(redemptionId, slots));
                 fences.Add(new(shard.GetGrainId().ToString(), answer.Fence));
                 held.AddRange(slots.Select(slot => (shardKey, slot)));
