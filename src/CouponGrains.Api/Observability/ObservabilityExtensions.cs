@@ -22,9 +22,13 @@ public static class ObservabilityExtensions
     public const string MetricsPath = "/metrics";
     public const string ReadyTag = "ready";
 
-    /// <summary>Meters exported besides the product's own: HTTP server, Kestrel, Npgsql's pool and commands, Orleans.</summary>
+    /// <summary>
+    /// Meters exported besides the product's own: HTTP server, Kestrel, Npgsql's pool and commands, Orleans, and
+    /// the runtime's (CPU time, GC pauses and heap, bytes allocated, thread pool).
+    /// </summary>
     public static readonly string[] Meters =
-        [CouponGrainsMetrics.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "Npgsql", "Microsoft.Orleans"];
+        [CouponGrainsMetrics.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "Npgsql", "Microsoft.Orleans",
+         "System.Runtime"];
 
     /// <summary>Needs a <see cref="System.Data.Common.DbDataSource"/> and an <see cref="IGrainFactory"/> in the container.</summary>
     public static IHealthChecksBuilder AddCouponGrainsObservability(this IServiceCollection services, IConfiguration configuration)
