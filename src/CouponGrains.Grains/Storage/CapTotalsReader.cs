@@ -65,50 +65,68 @@ public sealed class CapTotalsReader : IAsyncDisposable
                 batch.Add(item);
             }
 
-            // An order's two slots (its codes, its exclusive codes) are read by one statement.
-            foreach (var group in batch.GroupBy(r => r.Scope.IsOrder() ? CapScope.Order : r.Scope))
+            // An order's two slots (its codes, its exclusive codes) are read by one statement, and every
+            // kind's statement goes in one round trip.
+            var groups = batch.GroupBy(r => r.Scope.IsOrder() ? CapScope.Order : r.Scope)
+                .Select(g => (Scope: g.Key, Requests: g.ToList())).ToList();
+            try
             {
-                var requests = group.ToList();
-                try
+                var totals = await ReadAsync(groups);
+                for (var g = 0; g < groups.Count; g++)
                 {
-                    var totals = await ReadAsync(group.Key, requests);
-                    for (var i = 0; i < requests.Count; i++)
+                    for (var i = 0; i < groups[g].Requests.Count; i++)
                     {
-                        requests[i].Done.TrySetResult(totals[i]);
+                        groups[g].Requests[i].Done.TrySetResult(totals[g][i]);
                     }
                 }
-                catch (Exception ex)
+            }
+            catch (Exception ex)
+            {
+                _logger.LogError(ex, "Reading totals of {Count} caps failed", batch.Count);
+                foreach (var request in batch)
                 {
-                    _logger.LogError(ex, "Reading totals of {Count} {Scope} caps failed", requests.Count, group.Key);
-                    foreach (var request in requests)
-                    {
-                        request.Done.TrySetException(ex);
-                    }
+                    request.Done.TrySetException(ex);
                 }
             }
         }
     }
 
-    private async Task<LedgerTotals[]> ReadAsync(CapScope scope, List<Request> requests)
+    private async Task<LedgerTotals[][]> ReadAsync(List<(CapScope Scope, List<Request> Requests)> groups)
     {
-        await using var command = _db.CreateCommand(Sql(scope));
-        command.Parameters.Add(new NpgsqlParameter<string[]>("a", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = requests.Select(r => r.A).ToArray() });
-        command.Parameters.Add(new NpgsqlParameter<string[]>("b", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = requests.Select(r => r.B).ToArray() });
-        command.Parameters.Add(new NpgsqlParameter<string[]>("c", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = requests.Select(r => r.C).ToArray() });
-        command.Parameters.Add(new NpgsqlParameter<DateTime[]>("f", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { TypedValue = requests.Select(r => r.From).ToArray() });
-        command.Parameters.Add(new NpgsqlParameter<DateTime[]>("t", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { TypedValue = requests.Select(r => r.To).ToArray() });
-        // Only an order's exclusive slot counts just the exclusive redemptions on it.
-        command.Parameters.Add(new NpgsqlParameter<bool[]>("x", NpgsqlDbType.Array | NpgsqlDbType.Boolean)
+        await using var connection = await _db.OpenConnectionAsync();
+        await using var batch = new NpgsqlBatch(connection);
+        foreach (var (scope, requests) in groups)
         {
-            TypedValue = requests.Select(r => r.Scope == CapScope.OrderExclusive).ToArray(),
-        });
-        command.Parameters.AddWithValue("memory", Escrow.RestoreMemory);
-        var totals = new LedgerTotals[requests.Count];
-        await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync())
+            var command = new NpgsqlBatchCommand(Sql(scope));
+            command.Parameters.Add(new NpgsqlParameter<string[]>("a", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = requests.Select(r => r.A).ToArray() });
+            command.Parameters.Add(new NpgsqlParameter<string[]>("b", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = requests.Select(r => r.B).ToArray() });
+            command.Parameters.Add(new NpgsqlParameter<string[]>("c", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = requests.Select(r => r.C).ToArray() });
+            command.Parameters.Add(new NpgsqlParameter<DateTime[]>("f", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { TypedValue = requests.Select(r => r.From).ToArray() });
+            command.Parameters.Add(new NpgsqlParameter<DateTime[]>("t", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { TypedValue = requests.Select(r => r.To).ToArray() });
+            // Only an order's exclusive slot counts just the exclusive redemptions on it.
+            command.Parameters.Add(new NpgsqlParameter<bool[]>("x", NpgsqlDbType.Array | NpgsqlDbType.Boolean)
+            {
+                TypedValue = requests.Select(r => r.Scope == CapScope.OrderExclusive).ToArray(),
+            });
+            command.Parameters.Add(new NpgsqlParameter<TimeSpan>("memory", Escrow.RestoreMemory));
+            batch.BatchCommands.Add(command);
+        }
+
+        var totals = new LedgerTotals[groups.Count][];
+        await using var reader = await batch.ExecuteReaderAsync();
+        for (var g = 0; g < groups.Count; g++)
         {
-            var index = (int)reader.GetInt64(0) - 1;
-            totals[index] = new LedgerTotals(reader.GetInt64(1), reader.GetInt64(2), RestoreIds(reader.GetFieldValue<string[]>(3)));
+            if (g > 0)
+            {
+                await reader.NextResultAsync();
+            }
+
+            totals[g] = new LedgerTotals[groups[g].Requests.Count];
+            while (await reader.ReadAsync())
+            {
+                var index = (int)reader.GetInt64(0) - 1;
+                totals[g][index] = new LedgerTotals(reader.GetInt64(1), reader.GetInt64(2), RestoreIds(reader.GetFieldValue<string[]>(3)));
+            }
         }
 
         return totals;
