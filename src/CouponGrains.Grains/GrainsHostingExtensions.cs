@@ -1,6 +1,7 @@
 using CouponGrains.Grains.Approvals;
 using CouponGrains.Grains.Audit;
 using CouponGrains.Grains.Events;
+using CouponGrains.Grains.Redemptions;
 using CouponGrains.Grains.Storage;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -9,11 +10,12 @@ namespace CouponGrains.Grains;
 public static class GrainsHostingExtensions
 {
     /// <summary>Registers the PostgreSQL pieces the grains use: pool, ledger, coupon, key and approval stores,
-    /// the audit trail and its sealer; binds <c>Approvals</c> settings.</summary>
+    /// the audit trail and its sealer, and the redemption path's short-lived cache; binds <c>Approvals</c> settings.</summary>
     public static IServiceCollection AddCouponGrainsStorage(this IServiceCollection services, string connectionString)
     {
         services.AddSingleton(_ => new Database(Database.CreateDataSource(connectionString), Database.CreateGenericPlanSource(connectionString)));
         services.AddSingleton<RedemptionLedger>();
+        services.AddSingleton<RedemptionCache>();
         services.AddSingleton<CouponStore>();
         services.AddSingleton<ApiKeyStore>();
         services.AddSingleton<AuditLog>();

@@ -3,6 +3,7 @@ using CouponGrains.Contracts.Access;
 using CouponGrains.Contracts.Audit;
 using CouponGrains.Contracts.Dealers;
 using CouponGrains.Grains.Audit;
+using CouponGrains.Grains.Redemptions;
 
 namespace CouponGrains.Grains.Dealers;
 
@@ -18,7 +19,8 @@ public sealed class DealerState
 public sealed class DealerGrain(
     [PersistentState(StorageNames.DealerState, StorageNames.Grains)] IPersistentState<DealerState> state,
     TimeProvider time,
-    AuditLog audit) : Grain, IDealerGrain
+    AuditLog audit,
+    RedemptionCache cache) : Grain, IDealerGrain
 {
     public async Task<DealerProfile> UpsertAsync(DealerProfile profile, Actor actor)
     {
@@ -26,6 +28,7 @@ public sealed class DealerGrain(
         state.State.Profile = profile with { Id = this.GetPrimaryKeyString(), UpdatedAt = time.GetUtcNow() };
         state.State.UpdatedBy = actor.KeyId;
         await state.WriteStateAsync();
+        cache.ForgetDealer(state.State.Profile.Id); // other silos see the change within RedemptionCache.Freshness
         await audit.AppendAsync(AuditEntry.For(actor, AuditNames.Upserted, AuditNames.Dealer, state.State.Profile.Id) with
         {
             Before = AuditJson.Of(before),

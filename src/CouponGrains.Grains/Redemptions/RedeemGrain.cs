@@ -31,7 +31,8 @@ namespace CouponGrains.Grains.Redemptions;
 /// flight instead of starting its own. The ledger's unique key is the final arbiter either way.
 /// </remarks>
 [GrainType("redeem"), Reentrant]
-public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, IGrainFactory grains, TimeProvider time, ILogger<RedeemGrain> logger)
+public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, RedemptionCache cache, IGrainFactory grains, TimeProvider time,
+    ILogger<RedeemGrain> logger)
     : Grain, IRedeemGrain
 {
     /// <summary>How long a finished outcome is remembered for duplicates that arrive together.</summary>
@@ -39,10 +40,6 @@ public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, IG
 
     private readonly Dictionary<string, Task<(string RequestHash, RedeemResult Result)>> _inFlight = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (string RequestHash, RedeemResult Result, DateTimeOffset At)> _recent = new(StringComparer.Ordinal);
-    /// <summary>How long a coordinator trusts what it remembers of a dealer profile or an unlimited coupon.</summary>
-    private static readonly TimeSpan s_cacheFreshness = TimeSpan.FromSeconds(10);
-    private readonly Dictionary<string, (DealerProfile? Profile, DateTimeOffset Until)> _dealers = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, (CouponView Coupon, DateTimeOffset Until)> _unlimited = new(StringComparer.Ordinal);
     private IGrainTimer? _sweeper;
 
     public async Task<RedeemResult> RedeemAsync(string dealerId, string idempotencyKey, OrderContext order, string requestHash, Actor actor)
@@ -86,25 +83,16 @@ public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, IG
         }
     }
 
-    /// <summary>
-    /// Dealer profiles change rarely (CRM imports) and every redemption needs one: each coordinator keeps
-    /// them for a few seconds rather than asking the dealer grain every time.
-    /// </summary>
+    /// <summary>Dealer profiles change rarely and every redemption needs one: the silo keeps them for a few seconds.</summary>
     private async Task<DealerProfile?> DealerAsync(string dealerId)
     {
-        var now = time.GetUtcNow();
-        if (_dealers.TryGetValue(dealerId, out var cached) && cached.Until > now)
+        if (cache.TryGetDealer(dealerId, out var known))
         {
-            return cached.Profile;
+            return known;
         }
 
         var profile = await grains.Ref<IDealerGrain>(GrainKeys.Dealer(dealerId)).GetAsync();
-        if (_dealers.Count > 10_000)
-        {
-            _dealers.Clear();
-        }
-
-        _dealers[dealerId] = (profile, now + s_cacheFreshness);
+        cache.RememberDealer(dealerId, profile);
         return profile;
     }
 
@@ -114,14 +102,12 @@ public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, IG
     /// </summary>
     private CouponHoldResult? UnlimitedCoupon(OrderContext order)
     {
-        var now = time.GetUtcNow();
-        if (!_unlimited.TryGetValue(order.Code, out var known) || known.Until <= now)
+        if (cache.UnlimitedCoupon(order.Code) is not { } coupon)
         {
             return null;
         }
 
-        var coupon = known.Coupon;
-        return CouponRules.FirstRefusal(coupon.DealerId, coupon.ExpiresAt, order.DealerId, now) is { } refusal
+        return CouponRules.FirstRefusal(coupon.DealerId, coupon.ExpiresAt, order.DealerId, time.GetUtcNow()) is { } refusal
             ? new CouponHoldResult { Rejection = refusal }
             : new CouponHoldResult { Coupon = coupon };
     }
@@ -176,7 +162,7 @@ public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, IG
 
         if (couponHold.Coupon!.MaxUses is null && remembered is null)
         {
-            _unlimited[order.Code] = (couponHold.Coupon, time.GetUtcNow() + s_cacheFreshness);
+            cache.RememberUnlimited(couponHold.Coupon);
         }
 
         var campaignId = couponHold.Coupon.CampaignId;
