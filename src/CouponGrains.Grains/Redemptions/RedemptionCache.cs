@@ -13,8 +13,9 @@ namespace CouponGrains.Grains.Redemptions;
 /// code only now and then, so most copies had expired by the next use, and most redemptions asked the
 /// dealer grain again: about 0.7 extra grain calls per redemption. Shared, a profile is asked for once per
 /// <see cref="Freshness"/> per silo. A profile changed on this silo is forgotten at once
-/// (<see cref="ForgetDealer"/>); a change made on another silo is seen here within <see cref="Freshness"/>,
-/// as before. Coupons are never changed once issued.
+/// (<see cref="ForgetDealer"/>), though a read already under way may put the old one back; either way, and for a
+/// change made on another silo, the new profile is used within <see cref="Freshness"/>, as before. Coupons are
+/// never changed once issued.
 /// </remarks>
 public sealed class RedemptionCache(TimeProvider time)
 {
