@@ -10,29 +10,24 @@ namespace CouponGrains.IntegrationTests.Infrastructure;
 [Collection(ApiCollection.Name)]
 public sealed class RedemptionCacheTests(ApiFixture api)
 {
-    private sealed class Clock : TimeProvider
-    {
-        public DateTimeOffset Now { get; set; } = new(2026, 11, 26, 0, 0, 0, TimeSpan.Zero);
-
-        public override DateTimeOffset GetUtcNow() => Now;
-    }
+    private static ManualTimeProvider Clock() => new(new DateTimeOffset(2026, 11, 26, 0, 0, 0, TimeSpan.Zero));
 
     private static DealerProfile Profile(string id, string region) => new() { Id = id, Name = id, Region = region, ChannelTier = ChannelTiers.Dealer };
 
     [Fact]
     public void AnEntryIsTrustedForItsFreshnessAndNotAfter()
     {
-        var clock = new Clock();
+        var clock = Clock();
         var cache = new RedemptionCache(clock);
         cache.RememberDealer("D-1", Profile("D-1", "west"));
         cache.RememberUnlimited(new CouponView { Code = "PUBLIC", CampaignId = "C-1", Status = "active" });
 
-        clock.Now += RedemptionCache.Freshness - TimeSpan.FromMilliseconds(1);
+        clock.Advance(RedemptionCache.Freshness - TimeSpan.FromMilliseconds(1));
         Assert.True(cache.TryGetDealer("D-1", out var profile));
         Assert.Equal("west", profile!.Region);
         Assert.Equal("C-1", cache.UnlimitedCoupon("PUBLIC")?.CampaignId);
 
-        clock.Now += TimeSpan.FromMilliseconds(1);
+        clock.Advance(TimeSpan.FromMilliseconds(1));
         Assert.False(cache.TryGetDealer("D-1", out _));
         Assert.Null(cache.UnlimitedCoupon("PUBLIC"));
     }
@@ -40,7 +35,7 @@ public sealed class RedemptionCacheTests(ApiFixture api)
     [Fact]
     public void RefreshingKnownKeysNeverClearsThemButTooManyNewKeysDo()
     {
-        var cache = new RedemptionCache(new Clock());
+        var cache = new RedemptionCache(Clock());
         cache.RememberDealer("D-1", Profile("D-1", "west"));
         for (var i = 0; i < 3 * RedemptionCache.MaxEntries; i++)
         {
