@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 
 namespace CouponGrains.Contracts;
@@ -37,7 +36,7 @@ public static class GrainRefs
         reference = Types<T>.Resolved is { } types
             ? (T)grains.GetGrain(GrainId.Create(types.Grain, key), types.Interface)
             : Remember(grains.GetGrain<T>(key));
-        known.Add(key, reference);
+        known.Set(key, reference);
         return reference;
     }
 
@@ -52,7 +51,7 @@ public static class GrainRefs
         reference = Types<T>.Resolved is { } types
             ? (T)grains.GetGrain(GrainId.Create(types.Grain, GrainIdKeyExtensions.CreateIntegerKey(key)), types.Interface)
             : Remember(grains.GetGrain<T>(key));
-        known.Add(key, reference);
+        known.Set(key, reference);
         return reference;
     }
 
@@ -71,26 +70,11 @@ public static class GrainRefs
     }
 
     /// <summary>The references of interface T one factory handed out lately, by key.</summary>
-    private sealed class Known<T, TKey> where TKey : notnull
+    private static class Known<T, TKey> where TKey : notnull
     {
-        private static readonly ConditionalWeakTable<IGrainFactory, Known<T, TKey>> s_byFactory = new();
-        private readonly ConcurrentDictionary<TKey, T> _references = new();
-        private int _count;
+        private static readonly ConditionalWeakTable<IGrainFactory, BoundedMap<TKey, T>> s_byFactory = new();
 
-        public static Known<T, TKey> Of(IGrainFactory grains) => s_byFactory.GetValue(grains, static _ => new Known<T, TKey>());
-
-        public bool TryGetValue(TKey key, out T reference) => _references.TryGetValue(key, out reference!);
-
-        public void Add(TKey key, T reference)
-        {
-            if (Interlocked.Increment(ref _count) > MaxRemembered)
-            {
-                // A rough bound is enough: a reference forgotten is only built again.
-                _references.Clear();
-                Interlocked.Exchange(ref _count, 0);
-            }
-
-            _references.TryAdd(key, reference);
-        }
+        public static BoundedMap<TKey, T> Of(IGrainFactory grains) =>
+            s_byFactory.GetValue(grains, static _ => new BoundedMap<TKey, T>(MaxRemembered));
     }
 }

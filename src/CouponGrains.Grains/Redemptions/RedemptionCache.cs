@@ -1,4 +1,4 @@
-using System.Collections.Concurrent;
+using CouponGrains.Contracts;
 using CouponGrains.Contracts.Coupons;
 using CouponGrains.Contracts.Dealers;
 
@@ -41,8 +41,7 @@ public sealed class RedemptionCache(TimeProvider time)
 
     private sealed class Entries<T>
     {
-        private readonly ConcurrentDictionary<string, (T Value, DateTimeOffset Until)> _entries = new(StringComparer.Ordinal);
-        private int _count;
+        private readonly BoundedMap<string, (T Value, DateTimeOffset Until)> _entries = new(MaxEntries, StringComparer.Ordinal);
 
         public bool TryGet(string key, DateTimeOffset now, out T value)
         {
@@ -56,18 +55,8 @@ public sealed class RedemptionCache(TimeProvider time)
             return false;
         }
 
-        public void Set(string key, T value, DateTimeOffset until)
-        {
-            // Only a new key counts towards the bound: refreshing the same few hundred dealers must not clear them.
-            if (!_entries.ContainsKey(key) && Interlocked.Increment(ref _count) > MaxEntries)
-            {
-                _entries.Clear();
-                Interlocked.Exchange(ref _count, 0);
-            }
+        public void Set(string key, T value, DateTimeOffset until) => _entries.Set(key, (value, until));
 
-            _entries[key] = (value, until);
-        }
-
-        public void Remove(string key) => _entries.TryRemove(key, out _);
+        public void Remove(string key) => _entries.Remove(key);
     }
 }
