@@ -32,17 +32,39 @@ public static class AuditChain
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         hash.AppendData(previous);
+        var sink = new HashSink(hash);
+        Write(row, ref sink);
+        return hash.GetHashAndReset();
+    }
+
+    /// <summary>The bytes a row's hash covers after its predecessor's hash.</summary>
+    public static byte[] Canonical(AuditRowContent row)
+    {
+        using var stream = new MemoryStream(256);
+        var sink = new StreamSink(stream);
+        Write(row, ref sink);
+        return stream.ToArray();
+    }
+
+    /// <summary>
+    /// The canonical form, written piece by piece: the row's id and its time in microseconds since the Unix
+    /// epoch (big-endian int64s), then each text field as 0, or 1 + big-endian int32 length + UTF-8.
+    /// </summary>
+    private static void Write<TSink>(AuditRowContent row, ref TSink sink) where TSink : struct, ISink
+    {
         Span<byte> header = stackalloc byte[16];
-        WriteHeader(header, row);
-        hash.AppendData(header);
+        BinaryPrimitives.WriteInt64BigEndian(header, row.Id);
+        BinaryPrimitives.WriteInt64BigEndian(header[8..], (DateTime.SpecifyKind(row.At, DateTimeKind.Utc) - DateTime.UnixEpoch).Ticks / 10);
+        sink.Write(header);
         Span<byte> scratch = stackalloc byte[512];
         Span<byte> prefix = stackalloc byte[5];
         prefix[0] = 1;
-        foreach (var text in Fields(row))
+        foreach (var text in (ReadOnlySpan<string?>)[row.ActorKeyId, row.ActorRole, row.Action, row.EntityType, row.EntityId,
+                     row.ReasonCode, row.Note, row.Documents, row.Before, row.After])
         {
             if (text is null)
             {
-                hash.AppendData([0]);
+                sink.Write([0]);
                 continue;
             }
 
@@ -51,51 +73,27 @@ public static class AuditChain
             var bytes = rented ?? scratch;
             var length = Encoding.UTF8.GetBytes(text, bytes);
             BinaryPrimitives.WriteInt32BigEndian(prefix[1..], length);
-            hash.AppendData(prefix);
-            hash.AppendData(bytes[..length]);
+            sink.Write(prefix);
+            sink.Write(bytes[..length]);
             if (rented is not null)
             {
                 ArrayPool<byte>.Shared.Return(rented);
             }
         }
-
-        return hash.GetHashAndReset();
     }
 
-    /// <summary>The bytes a row's hash covers after its predecessor's hash: the definition <see cref="Hash"/> follows.</summary>
-    public static byte[] Canonical(AuditRowContent row)
+    private interface ISink
     {
-        using var stream = new MemoryStream(256);
-        Span<byte> header = stackalloc byte[16];
-        WriteHeader(header, row);
-        stream.Write(header);
-        Span<byte> length = stackalloc byte[4];
-        foreach (var text in Fields(row))
-        {
-            if (text is null)
-            {
-                stream.WriteByte(0);
-                continue;
-            }
-
-            var bytes = Encoding.UTF8.GetBytes(text);
-            stream.WriteByte(1);
-            BinaryPrimitives.WriteInt32BigEndian(length, bytes.Length);
-            stream.Write(length);
-            stream.Write(bytes);
-        }
-
-        return stream.ToArray();
+        void Write(ReadOnlySpan<byte> bytes);
     }
 
-    /// <summary>The row's id, then its time in microseconds since the Unix epoch, both big-endian.</summary>
-    private static void WriteHeader(Span<byte> header, AuditRowContent row)
+    private readonly struct HashSink(IncrementalHash hash) : ISink
     {
-        BinaryPrimitives.WriteInt64BigEndian(header, row.Id);
-        var micros = (DateTime.SpecifyKind(row.At, DateTimeKind.Utc) - DateTime.UnixEpoch).Ticks / 10;
-        BinaryPrimitives.WriteInt64BigEndian(header[8..], micros);
+        public void Write(ReadOnlySpan<byte> bytes) => hash.AppendData(bytes);
     }
 
-    private static string?[] Fields(AuditRowContent row) =>
-        [row.ActorKeyId, row.ActorRole, row.Action, row.EntityType, row.EntityId, row.ReasonCode, row.Note, row.Documents, row.Before, row.After];
+    private readonly struct StreamSink(Stream stream) : ISink
+    {
+        public void Write(ReadOnlySpan<byte> bytes) => stream.Write(bytes);
+    }
 }
