@@ -26,6 +26,7 @@ public sealed record ScenarioReport(string Name, string Model, RunStats Stats, L
             max = Stats.Latency.GetMaxValue() / 1000.0,
         },
         outcomes = Stats.Outcomes.OrderBy(o => o.Key).ToDictionary(o => o.Key, o => o.Value),
+        timeline = Stats.Timeline.Select(t => new { seconds = t.At, answers = t.Count, p50 = t.P50, p99 = t.P99, max = t.Max }),
         invariants = Invariants.Select(i => new { i.Name, i.Violations, i.Detail }),
     };
 

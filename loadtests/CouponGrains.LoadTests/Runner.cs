@@ -8,10 +8,19 @@ namespace CouponGrains.LoadTests;
 
 public sealed record Acknowledged(string Id, int Campaign, long Discount, string IdempotencyKey);
 
+/// <summary>The answers of one progress window: count and latency percentiles in milliseconds.</summary>
+public sealed record SecondStats(double At, long Count, double P50, double P99, double Max);
+
 /// <summary>What one measured run saw.</summary>
 public sealed class RunStats
 {
     public LongHistogram Latency { get; } = new(TimeStamp.Minutes(1), 3);
+
+    /// <summary>The latencies recorded since the last <see cref="TakeSecond"/>: what the progress line and the timeline show.</summary>
+    private readonly LongHistogram _second = new(TimeStamp.Minutes(1), 3);
+
+    /// <summary>One entry per progress tick: when, how many answers, their p50, p99 and max.</summary>
+    public List<SecondStats> Timeline { get; } = [];
     public ConcurrentDictionary<string, long> Outcomes { get; } = new();
     public ConcurrentBag<Acknowledged> Acked { get; } = [];
     public ConcurrentDictionary<string, ConcurrentBag<string>> IdsByKey { get; } = new();
@@ -23,6 +32,21 @@ public sealed class RunStats
 
     public double Rps => (Ok + Failed) / Elapsed.TotalSeconds;
 
+    /// <summary>Closes the current window (about a second) and starts the next; a stall shows here as one bad second.</summary>
+    public SecondStats TakeSecond(double at)
+    {
+        lock (Latency)
+        {
+            var window = _second.TotalCount == 0
+                ? new SecondStats(Math.Round(at, 1), 0, 0, 0, 0)
+                : new SecondStats(Math.Round(at, 1), _second.TotalCount, _second.GetValueAtPercentile(50) / 1000.0,
+                    _second.GetValueAtPercentile(99) / 1000.0, _second.GetMaxValue() / 1000.0);
+            _second.Reset();
+            Timeline.Add(window);
+            return window;
+        }
+    }
+
     /// <summary>Records one exchange: latency from its intended start, and its outcome.</summary>
     public void Record(long intended, string outcome)
     {
@@ -30,6 +54,7 @@ public sealed class RunStats
         lock (Latency)
         {
             Latency.RecordValue(Math.Max(1, micros));
+            _second.RecordValue(Math.Max(1, micros));
         }
 
         Outcomes.AddOrUpdate(outcome, 1, (_, n) => n + 1);
@@ -48,9 +73,13 @@ public static class Runner
         var stats = new RunStats();
         var clock = Stopwatch.StartNew();
         long sequence = Random.Shared.NextInt64(1L << 40);
-        using var progress = new Timer(_ => Console.Error.Write(
-            $"\r  {clock.Elapsed.TotalSeconds,5:F1}s  ok {stats.Ok,8}  fail {stats.Failed,6}  rps {(stats.Ok + stats.Failed) / Math.Max(0.001, clock.Elapsed.TotalSeconds),8:F0}   "),
-            null, 1000, 1000);
+        using var progress = new Timer(_ =>
+        {
+            var second = stats.TakeSecond(clock.Elapsed.TotalSeconds);
+            Console.Error.Write(
+                $"\r  {clock.Elapsed.TotalSeconds,5:F1}s  ok {stats.Ok,8}  fail {stats.Failed,6}  rps {(stats.Ok + stats.Failed) / Math.Max(0.001, clock.Elapsed.TotalSeconds),8:F0}" +
+                $"  last second: {second.Count,6} answers p50 {second.P50,7:F1} ms p99 {second.P99,7:F1} ms max {second.Max,7:F1} ms   ");
+        }, null, 1000, 1000);
         if (settings.Model == "open")
         {
             var interval = Stopwatch.Frequency / (double)settings.Rate;
