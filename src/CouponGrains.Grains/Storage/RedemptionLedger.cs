@@ -56,6 +56,23 @@ public sealed class RedemptionLedger : IAsyncDisposable
     public const int MaxBatch = 512;
     public const int Writers = 4;
 
+    /// <summary>
+    /// How long a writer that finds only a few rows queued waits for more, when redemptions arrive fast enough
+    /// that more will come meanwhile (<see cref="LingerFromRate"/>). Each batch costs the silo and PostgreSQL
+    /// much the same whether it carries 4 rows or 8: at 1,300 redemptions a second the writers had sent
+    /// batches of 4, and waiting made them 7–8 and cut PostgreSQL's CPU per redemption by a fifth.
+    /// </summary>
+    public static readonly TimeSpan Linger = TimeSpan.FromMilliseconds(2);
+
+    /// <summary>A writer lingers only when fewer rows than this are queued.</summary>
+    public const int LingerBelow = 32;
+
+    /// <summary>
+    /// Appends a second from which a writer lingers: at this rate one more row is expected within <see cref="Linger"/>.
+    /// Below it (a quiet hour, one dealer at a time) a redemption is written at once.
+    /// </summary>
+    public const int LingerFromRate = 500;
+
     private readonly NpgsqlDataSource _db;
 
     /// <summary>Where batches are appended: sessions that keep the append's generic plan (see <see cref="Database.GenericPlans"/>).</summary>
@@ -66,6 +83,12 @@ public sealed class RedemptionLedger : IAsyncDisposable
     private readonly CapTotalsReader _totals;
     private long _batches;
     private long _rows;
+
+    /// <summary>Appends so far, and the append rate as last measured (see <see cref="AppendRate"/>).</summary>
+    private long _appended;
+    private long _rateFrom = Environment.TickCount64;
+    private long _rateFromCount;
+    private double _rate;
 
     private readonly IGrainFactory _grains;
 
@@ -85,6 +108,7 @@ public sealed class RedemptionLedger : IAsyncDisposable
     public Task<AppendStatus> AppendAsync(LedgerEntry entry)
     {
         var pending = new Pending(entry, new TaskCompletionSource<AppendStatus>(TaskCreationOptions.RunContinuationsAsynchronously));
+        Interlocked.Increment(ref _appended);
         if (!_queue.Writer.TryWrite(pending))
         {
             throw new InvalidOperationException("The ledger is shutting down.");
@@ -100,6 +124,11 @@ public sealed class RedemptionLedger : IAsyncDisposable
         while (await reader.WaitToReadAsync())
         {
             batch.Clear();
+            if (reader.Count < LingerBelow && AppendRate() >= LingerFromRate)
+            {
+                await Task.Delay(Linger);
+            }
+
             while (batch.Count < MaxBatch && reader.TryRead(out var item))
             {
                 batch.Add(item);
@@ -132,6 +161,25 @@ public sealed class RedemptionLedger : IAsyncDisposable
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Appends a second over the last quarter second or so. The writers share the measurement; a race between
+    /// two of them only measures one window twice.
+    /// </summary>
+    private double AppendRate()
+    {
+        var now = Environment.TickCount64;
+        var from = Volatile.Read(ref _rateFrom);
+        if (now - from >= 250)
+        {
+            var count = Interlocked.Read(ref _appended);
+            Volatile.Write(ref _rate, (count - Volatile.Read(ref _rateFromCount)) * 1000.0 / (now - from));
+            Volatile.Write(ref _rateFromCount, count);
+            Volatile.Write(ref _rateFrom, now);
+        }
+
+        return Volatile.Read(ref _rate);
     }
 
     /// <summary>
