@@ -6,6 +6,12 @@ namespace CouponGrains.Domain.Caps;
 /// confirms and releases can take the committed total past the limit. Not thread-safe: it lives
 /// inside a single-threaded grain.
 /// </summary>
+/// <remarks>
+/// A silo keeps one escrow per loaded cap member (every branch, customer and order seen in the last minutes),
+/// and nearly all of them hold nothing or one redemption at a time. So the first pending hold lives in two
+/// fields, a dictionary exists only while a second is pending alongside it, and restored ids get one only
+/// once there are any. An idle member is an object with a few numbers, which the GC copies cheaply.
+/// </remarks>
 public sealed class Escrow
 {
     /// <summary>
@@ -14,8 +20,14 @@ public sealed class Escrow
     /// </summary>
     public static readonly TimeSpan RestoreMemory = TimeSpan.FromMinutes(10);
 
-    private readonly Dictionary<string, Hold> _holds = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, DateTime> _restored = new(StringComparer.Ordinal);
+    /// <summary>The one pending hold kept inline (null id when none).</summary>
+    private string? _soleId;
+    private Hold _sole;
+
+    /// <summary>Pending holds besides the inline one; null until two are pending at once.</summary>
+    private Dictionary<string, Hold>? _more;
+
+    private Dictionary<string, DateTime>? _restored;
 
     /// <summary>Committed total (money in minor units, or a count).</summary>
     public long Used { get; private set; }
@@ -26,22 +38,19 @@ public sealed class Escrow
     /// <summary>Committed redemptions counted (for money caps; equal to Used for count caps).</summary>
     public long Count { get; private set; }
 
-    public int PendingHolds => _holds.Count;
+    public int PendingHolds => (_soleId is null ? 0 : 1) + (_more?.Count ?? 0);
 
     /// <summary>Sets the committed state derived from the ledger. Holds are kept.</summary>
     public void Load(long used, long count, IEnumerable<string> recentlyRestored, DateTime now)
     {
         Used = used;
         Count = count;
-        _restored.Clear();
+        _restored = null;
         foreach (var id in recentlyRestored)
         {
-            _restored[id] = now;
+            (_restored ??= new(StringComparer.Ordinal))[id] = now;
         }
     }
-
-    /// <summary>The ids of the pending holds.</summary>
-    public IReadOnlyCollection<string> PendingIds => _holds.Keys;
 
     public bool CanFit(long amount, long? limit) => limit is null || Used + Held + amount <= limit.Value;
 
@@ -49,7 +58,7 @@ public sealed class Escrow
     public bool TryHold(string redemptionId, long amount, long? limit, DateTime deadline)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(amount);
-        if (_holds.ContainsKey(redemptionId))
+        if (IsPending(redemptionId))
         {
             return true;
         }
@@ -59,15 +68,50 @@ public sealed class Escrow
             return false;
         }
 
-        _holds[redemptionId] = new Hold(amount, deadline);
+        if (_soleId is null)
+        {
+            (_soleId, _sole) = (redemptionId, new Hold(amount, deadline));
+        }
+        else
+        {
+            (_more ??= new(StringComparer.Ordinal))[redemptionId] = new Hold(amount, deadline);
+        }
+
         Held += amount;
+        return true;
+    }
+
+    private bool IsPending(string redemptionId) =>
+        string.Equals(_soleId, redemptionId, StringComparison.Ordinal) || _more is not null && _more.ContainsKey(redemptionId);
+
+    /// <summary>Takes a pending hold out; false when there is none for the id.</summary>
+    private bool TryTake(string redemptionId, out Hold hold)
+    {
+        if (string.Equals(_soleId, redemptionId, StringComparison.Ordinal))
+        {
+            hold = _sole;
+            (_soleId, _sole) = (null, default);
+            return true;
+        }
+
+        if (_more is null || !_more.Remove(redemptionId, out hold))
+        {
+            hold = default;
+            return false;
+        }
+
+        if (_more.Count == 0)
+        {
+            _more = null;
+        }
+
         return true;
     }
 
     /// <summary>Turns a hold into committed use. Unknown ids (already confirmed or released) are ignored.</summary>
     public bool Confirm(string redemptionId)
     {
-        if (!_holds.Remove(redemptionId, out var hold))
+        if (!TryTake(redemptionId, out var hold))
         {
             return false;
         }
@@ -80,7 +124,7 @@ public sealed class Escrow
 
     public bool Release(string redemptionId)
     {
-        if (!_holds.Remove(redemptionId, out var hold))
+        if (!TryTake(redemptionId, out var hold))
         {
             return false;
         }
@@ -99,12 +143,12 @@ public sealed class Escrow
     public bool Restore(string redemptionId, string restoreId, long amount, DateTime now, bool countOne = true)
     {
         Confirm(redemptionId);
-        if (_restored.ContainsKey(restoreId))
+        _restored ??= new(StringComparer.Ordinal);
+        if (!_restored.TryAdd(restoreId, now))
         {
             return false;
         }
 
-        _restored[restoreId] = now;
         Used -= amount;
         if (countOne)
         {
@@ -118,7 +162,12 @@ public sealed class Escrow
     public List<string> ExpiredHolds(DateTime now)
     {
         var expired = new List<string>();
-        foreach (var (id, hold) in _holds)
+        if (_soleId is not null && _sole.Deadline <= now)
+        {
+            expired.Add(_soleId);
+        }
+
+        foreach (var (id, hold) in _more ?? [])
         {
             if (hold.Deadline <= now)
             {
@@ -132,7 +181,7 @@ public sealed class Escrow
     /// <summary>Forgets restored ids older than <paramref name="horizon"/> (restores arrive within seconds).</summary>
     public void ForgetRestoredBefore(DateTime horizon)
     {
-        if (_restored.Count == 0)
+        if (_restored is null)
         {
             return;
         }
@@ -143,6 +192,11 @@ public sealed class Escrow
             {
                 _restored.Remove(id);
             }
+        }
+
+        if (_restored.Count == 0)
+        {
+            _restored = null;
         }
     }
 

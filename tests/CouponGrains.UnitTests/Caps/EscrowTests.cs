@@ -55,6 +55,47 @@ public sealed class EscrowTests
     }
 
     [Fact]
+    public void PendingHoldsMatchAPlainModelWhateverTheOrderTheyEndIn()
+    {
+        // The first pending hold is kept inline and the others in a dictionary: holds that end in any order,
+        // repeated holds and unknown ids must leave exactly what a plain dictionary would.
+        var random = new Random(7);
+        var escrow = new Escrow();
+        var model = new Dictionary<string, (long Amount, DateTime Deadline)>();
+        long used = 0, count = 0;
+        for (var i = 0; i < 20_000; i++)
+        {
+            var id = $"r{random.Next(40)}";
+            switch (random.Next(4))
+            {
+                case 0 or 1:
+                    var amount = random.Next(1, 50);
+                    var deadline = Later.AddSeconds(random.Next(-5, 5));
+                    var granted = escrow.TryHold(id, amount, null, deadline);
+                    Assert.True(granted);
+                    model.TryAdd(id, (amount, deadline));
+                    break;
+                case 2:
+                    Assert.Equal(model.Remove(id, out var confirmed), escrow.Confirm(id));
+                    used += confirmed.Amount;
+                    count += confirmed.Amount > 0 ? 1 : 0;
+                    break;
+                default:
+                    Assert.Equal(model.Remove(id), escrow.Release(id));
+                    break;
+            }
+
+            Assert.Equal(model.Count, escrow.PendingHolds);
+            Assert.Equal(model.Values.Sum(h => h.Amount), escrow.Held);
+            Assert.Equal(used, escrow.Used);
+            Assert.Equal(count, escrow.Count);
+        }
+
+        var expired = model.Where(h => h.Value.Deadline <= Later).Select(h => h.Key).Order().ToArray();
+        Assert.Equal(expired, escrow.ExpiredHolds(Later).Order().ToArray());
+    }
+
+    [Fact]
     public void RepeatingAHoldConfirmOrReleaseChangesNothing()
     {
         var escrow = new Escrow();
