@@ -7,6 +7,7 @@ using CouponGrains.Contracts.Caps;
 using CouponGrains.Contracts.Coupons;
 using CouponGrains.Contracts.Events;
 using CouponGrains.Contracts.Redemptions;
+using CouponGrains.Domain.Time;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 using NpgsqlTypes;
@@ -60,7 +61,7 @@ public sealed class RedemptionLedger : IAsyncDisposable
     /// How long a writer that finds only a few rows queued waits for more, when redemptions arrive fast enough
     /// that more will come meanwhile (<see cref="LingerFromRate"/>). Each batch costs the silo and PostgreSQL
     /// much the same whether it carries 4 rows or 8: at 1,300 redemptions a second the writers had sent
-    /// batches of 4, and waiting made them 7–8 and cut PostgreSQL's CPU per redemption by a fifth.
+    /// batches of 4, and waiting made them 7–8 and cut PostgreSQL's CPU per redemption by about 15 %.
     /// </summary>
     public static readonly TimeSpan Linger = TimeSpan.FromMilliseconds(2);
 
@@ -84,11 +85,8 @@ public sealed class RedemptionLedger : IAsyncDisposable
     private long _batches;
     private long _rows;
 
-    /// <summary>Appends so far, and the append rate as last measured (see <see cref="AppendRate"/>).</summary>
-    private long _appended;
-    private long _rateFrom = Environment.TickCount64;
-    private long _rateFromCount;
-    private double _rate;
+    /// <summary>Appends a second, over a quarter second or so.</summary>
+    private readonly RateMeter _arrivals = new(250, Environment.TickCount64);
 
     private readonly IGrainFactory _grains;
 
@@ -108,7 +106,7 @@ public sealed class RedemptionLedger : IAsyncDisposable
     public Task<AppendStatus> AppendAsync(LedgerEntry entry)
     {
         var pending = new Pending(entry, new TaskCompletionSource<AppendStatus>(TaskCreationOptions.RunContinuationsAsynchronously));
-        Interlocked.Increment(ref _appended);
+        _arrivals.Add();
         if (!_queue.Writer.TryWrite(pending))
         {
             throw new InvalidOperationException("The ledger is shutting down.");
@@ -124,7 +122,7 @@ public sealed class RedemptionLedger : IAsyncDisposable
         while (await reader.WaitToReadAsync())
         {
             batch.Clear();
-            if (reader.Count < LingerBelow && AppendRate() >= LingerFromRate)
+            if (reader.Count < LingerBelow && _arrivals.PerSecond(Environment.TickCount64) >= LingerFromRate)
             {
                 await Task.Delay(Linger);
             }
@@ -161,25 +159,6 @@ public sealed class RedemptionLedger : IAsyncDisposable
                 }
             }
         }
-    }
-
-    /// <summary>
-    /// Appends a second over the last quarter second or so. The writers share the measurement; a race between
-    /// two of them only measures one window twice.
-    /// </summary>
-    private double AppendRate()
-    {
-        var now = Environment.TickCount64;
-        var from = Volatile.Read(ref _rateFrom);
-        if (now - from >= 250)
-        {
-            var count = Interlocked.Read(ref _appended);
-            Volatile.Write(ref _rate, (count - Volatile.Read(ref _rateFromCount)) * 1000.0 / (now - from));
-            Volatile.Write(ref _rateFromCount, count);
-            Volatile.Write(ref _rateFrom, now);
-        }
-
-        return Volatile.Read(ref _rate);
     }
 
     /// <summary>
