@@ -51,6 +51,19 @@ public sealed record ScenarioReport(string Name, string Model, RunStats Stats, L
             md.AppendLine(CultureInfo.InvariantCulture, $"| {k} | {v} |");
         }
 
+        if (Stats.Timeline.Count > 0)
+        {
+            md.AppendLine();
+            md.AppendLine("Each second (answers in it, their latency in ms):");
+            md.AppendLine();
+            md.AppendLine("| s | answers | p50 | p99 | max |");
+            md.AppendLine("|---:|---:|---:|---:|---:|");
+            foreach (var t in Stats.Timeline)
+            {
+                md.AppendLine(CultureInfo.InvariantCulture, $"| {t.At:F0} | {t.Count} | {t.P50:F1} | {t.P99:F1} | {t.Max:F1} |");
+            }
+        }
+
         md.AppendLine();
         md.AppendLine("| invariant | violations | detail |");
         md.AppendLine("|---|---:|---|");
