@@ -167,7 +167,12 @@ public sealed class Escrow
             expired.Add(_soleId);
         }
 
-        foreach (var (id, hold) in _more ?? [])
+        if (_more is null)
+        {
+            return expired;
+        }
+
+        foreach (var (id, hold) in _more)
         {
             if (hold.Deadline <= now)
             {
