@@ -68,10 +68,7 @@ public sealed class GrainDriver(IHost host, IClusterClient client) : IAsyncDispo
             outcome = ex.GetType().Name;
         }
 
-        if (record)
-        {
-            stats.Record(intended, $"grain {outcome}");
-        }
+        stats.Record(intended, $"grain {outcome}", kept: record);
     }
 
     public async ValueTask DisposeAsync()

@@ -47,17 +47,26 @@ public sealed class RunStats
         }
     }
 
-    /// <summary>Records one exchange: latency from its intended start, and its outcome.</summary>
-    public void Record(long intended, string outcome)
+    /// <summary>
+    /// Records one exchange: latency from its intended start, and its outcome. A warm-up exchange
+    /// (<paramref name="kept"/> false) shows only in the progress line's last second.
+    /// </summary>
+    public void Record(long intended, string outcome, bool kept = true)
     {
-        var micros = (Stopwatch.GetTimestamp() - intended) * 1_000_000 / Stopwatch.Frequency;
+        var micros = Math.Max(1, (Stopwatch.GetTimestamp() - intended) * 1_000_000 / Stopwatch.Frequency);
         lock (Latency)
         {
-            Latency.RecordValue(Math.Max(1, micros));
-            _second.RecordValue(Math.Max(1, micros));
+            _second.RecordValue(micros);
+            if (kept)
+            {
+                Latency.RecordValue(micros);
+            }
         }
 
-        Outcomes.AddOrUpdate(outcome, 1, (_, n) => n + 1);
+        if (kept)
+        {
+            Outcomes.AddOrUpdate(outcome, 1, (_, n) => n + 1);
+        }
     }
 }
 
@@ -181,10 +190,7 @@ public sealed record Call(HttpClient Http, RunStats Stats, bool Record, long Int
             outcome = ex.GetType().Name;
         }
 
-        if (Record)
-        {
-            Stats.Record(start, $"{method.Method} {outcome}");
-        }
+        Stats.Record(start, $"{method.Method} {outcome}", kept: Record);
 
         return (status, json);
     }
