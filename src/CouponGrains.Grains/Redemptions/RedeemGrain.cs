@@ -133,6 +133,13 @@ public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, Re
             }
         }
 
+        if (_recent.Count == 0)
+        {
+            // Nothing left to forget: stop ticking until the next outcome is remembered (a silo has 256 coordinators).
+            _sweeper?.Dispose();
+            _sweeper = null;
+        }
+
         return Task.CompletedTask;
     }
 
