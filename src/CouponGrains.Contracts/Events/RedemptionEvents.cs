@@ -43,9 +43,14 @@ public enum RedemptionEventType
 [GenerateSerializer, Alias("redemption-event"), Immutable]
 public sealed record RedemptionEvent
 {
-    /// <summary>Unique per change: <c>{id}:committed</c>, <c>{id}:reversed:{n}</c>, <c>{id}:invoiced</c>. Consumers deduplicate by it.</summary>
+    /// <summary>Unique per change: <c>{id}:committed</c>, <c>{id}:reversed:{n}</c>, <c>{id}:invoiced</c>. Unique in the outbox while the row lives; consumers deduplicate by <see cref="Position"/>.</summary>
     [Id(0)] public required string EventId { get; init; }
     [Id(1)] public long Seq { get; init; }
+
+    /// <summary>The transaction that wrote the event's outbox row (with <see cref="Seq"/>, its <see cref="Position"/>).</summary>
+    [Id(20)] public long Tx { get; init; }
+
+    public EventPosition Position => new(Tx, Seq);
     [Id(2)] public RedemptionEventType Type { get; init; }
     [Id(3)] public required string RedemptionId { get; init; }
 
@@ -90,6 +95,39 @@ public sealed record RedemptionEventLine
     [Id(6)] public long Discount { get; init; }
 }
 
-/// <summary>Events of one partition in seq order: a consumer applies a batch in one PostgreSQL transaction.</summary>
+/// <summary>
+/// Where an event stands in the pipeline's one order: the transaction that wrote its outbox row, then its seq.
+/// The relay reads rows only once every transaction below theirs has ended, so no event can ever appear
+/// before a position already read, and a consumer can remember how far it got as one position.
+/// </summary>
+[GenerateSerializer, Alias("event-position"), Immutable]
+public readonly record struct EventPosition([property: Id(0)] long Tx, [property: Id(1)] long Seq) : IComparable<EventPosition>
+{
+    public static readonly EventPosition Start = new(0, 0);
+
+    public int CompareTo(EventPosition other) => Tx != other.Tx ? Tx.CompareTo(other.Tx) : Seq.CompareTo(other.Seq);
+
+    public static bool operator <(EventPosition a, EventPosition b) => a.CompareTo(b) < 0;
+
+    public static bool operator >(EventPosition a, EventPosition b) => a.CompareTo(b) > 0;
+
+    public static bool operator <=(EventPosition a, EventPosition b) => a.CompareTo(b) <= 0;
+
+    public static bool operator >=(EventPosition a, EventPosition b) => a.CompareTo(b) >= 0;
+
+    public static EventPosition Max(EventPosition a, EventPosition b) => a >= b ? a : b;
+
+    public override string ToString() => $"{Tx}/{Seq}";
+}
+
+/// <summary>
+/// Every event of one partition after <see cref="From"/> up to and including <see cref="Through"/>, in position
+/// order. A consumer that has applied its partition up to <see cref="From"/> or further can apply the batch and
+/// then stands at <see cref="Through"/>; one that stands before <see cref="From"/> has missed a batch and must
+/// wait for the relay to send it again.
+/// </summary>
 [GenerateSerializer, Alias("redemption-event-batch"), Immutable]
-public sealed record RedemptionEventBatch([property: Id(0)] RedemptionEvent[] Events);
+public sealed record RedemptionEventBatch(
+    [property: Id(0)] RedemptionEvent[] Events,
+    [property: Id(1)] EventPosition From,
+    [property: Id(2)] EventPosition Through);

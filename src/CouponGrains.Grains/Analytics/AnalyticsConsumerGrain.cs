@@ -25,8 +25,10 @@ public sealed class AnalyticsConsumerGrain(AnalyticsStore store) : EventConsumer
     /// </summary>
     private readonly HashSet<string> _campaignsWritten = new(StringComparer.Ordinal);
 
-    protected override async Task<int> ApplyAsync(RedemptionEvent[] events)
+    protected override async Task<ConsumerTransaction.Applied> ApplyAsync(IReadOnlyList<RedemptionEventBatch> batches)
     {
+        // Facts for every event handed over, whether or not it turns out to be new: a superset is harmless.
+        var events = batches.SelectMany(b => b.Events).ToArray();
         foreach (var dealerId in events.Select(e => e.DealerId).Distinct(StringComparer.Ordinal).Where(d => !_dealers.ContainsKey(d)).ToArray())
         {
             var profile = await GrainFactory.Ref<IDealerGrain>(GrainKeys.Dealer(dealerId)).GetAsync();
@@ -41,7 +43,7 @@ public sealed class AnalyticsConsumerGrain(AnalyticsStore store) : EventConsumer
 
         var unwritten = events.Select(e => e.CampaignId).Distinct(StringComparer.Ordinal).Where(c => !_campaignsWritten.Contains(c))
             .ToDictionary(c => c, c => _campaigns[c], StringComparer.Ordinal);
-        var applied = await store.ApplyAsync(events, _dealers, unwritten);
+        var applied = await store.ApplyAsync(Partition, batches, _dealers, unwritten);
         _campaignsWritten.UnionWith(unwritten.Keys);
         return applied;
     }

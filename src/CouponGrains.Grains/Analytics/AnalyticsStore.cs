@@ -26,9 +26,11 @@ public sealed class AnalyticsStore(Database database, ConsumerSlots slots)
 {
     private readonly NpgsqlDataSource _db = database.DataSource;
 
-    public Task<int> ApplyAsync(IReadOnlyList<RedemptionEvent> events, IReadOnlyDictionary<string, DealerFacts> dealers,
-        IReadOnlyDictionary<string, CampaignFacts> campaigns) =>
-        ConsumerTransaction.RunAsync(_db, slots, PipelineNames.Analytics, events, (connection, tx, fresh) => ApplyFreshAsync(connection, tx, fresh, dealers, campaigns));
+    /// <summary>Applies batches of one partition exactly once (see <see cref="ConsumerTransaction"/>).</summary>
+    public Task<ConsumerTransaction.Applied> ApplyAsync(int partition, IReadOnlyList<RedemptionEventBatch> batches,
+        IReadOnlyDictionary<string, DealerFacts> dealers, IReadOnlyDictionary<string, CampaignFacts> campaigns) =>
+        ConsumerTransaction.RunAsync(_db, slots, PipelineNames.Analytics, partition, batches,
+            (connection, tx, fresh) => ApplyFreshAsync(connection, tx, fresh, dealers, campaigns));
 
     private static async Task ApplyFreshAsync(NpgsqlConnection connection, NpgsqlTransaction tx, RedemptionEvent[] events,
         IReadOnlyDictionary<string, DealerFacts> dealers, IReadOnlyDictionary<string, CampaignFacts> campaigns)

@@ -1,25 +1,32 @@
 using CouponGrains.Contracts.Events;
 using CouponGrains.Grains.Storage;
 using Npgsql;
-using NpgsqlTypes;
 
 namespace CouponGrains.Grains.Events;
 
 /// <summary>
-/// Applies a batch of events for one consumer in one PostgreSQL transaction, exactly once: the event ids
-/// are recorded in <c>pipeline_processed</c> in the same transaction as the effect, and only the events
-/// not recorded before are handed to the effect. A redelivered batch therefore changes nothing. The
-/// relay deletes the outbox rows every consumer has applied, once a second in one statement
-/// (<see cref="AppliedEverywhere"/>): done here, by each consumer, it cost twelve index probes per event.
+/// Applies batches of one partition for one consumer in one PostgreSQL transaction, exactly once per event: the
+/// consumer's offset for the partition (<c>pipeline_offsets</c>) is locked, only the events after it are handed to
+/// the effect, and the offset moves to the last batch's end in the same transaction. A redelivered batch
+/// therefore changes nothing, and one that starts after the offset (a batch before it was lost) is left for the
+/// relay to send again with what it missed.
 /// </summary>
+/// <remarks>
+/// This replaced a row per event and consumer in <c>pipeline_processed</c>, which cost three inserts per event
+/// and made the relay count them for every outbox row it deleted. That table is still read for the events
+/// written before the change (position tx 0), until they have left the outbox.
+/// </remarks>
 public static class ConsumerTransaction
 {
-    public static Task<int> RunAsync(NpgsqlDataSource db, ConsumerSlots slots, string consumer, IReadOnlyList<RedemptionEvent> events,
-        Func<NpgsqlConnection, NpgsqlTransaction, RedemptionEvent[], Task> apply) =>
-        events.Count == 0 ? Task.FromResult(0) : slots.RunAsync(() => RunNowAsync(db, consumer, events, apply));
+    /// <summary>What a consumer transaction did: how many events were new, and where the consumer now stands.</summary>
+    public readonly record struct Applied(int Fresh, EventPosition Offset, int Batches);
 
-    private static async Task<int> RunNowAsync(NpgsqlDataSource db, string consumer, IReadOnlyList<RedemptionEvent> events,
-        Func<NpgsqlConnection, NpgsqlTransaction, RedemptionEvent[], Task> apply)
+    public static Task<Applied> RunAsync(NpgsqlDataSource db, ConsumerSlots slots, string consumer, int partition,
+        IReadOnlyList<RedemptionEventBatch> batches, Func<NpgsqlConnection, NpgsqlTransaction, RedemptionEvent[], Task> apply) =>
+        slots.RunAsync(() => RunNowAsync(db, consumer, partition, batches, apply));
+
+    private static async Task<Applied> RunNowAsync(NpgsqlDataSource db, string consumer, int partition,
+        IReadOnlyList<RedemptionEventBatch> batches, Func<NpgsqlConnection, NpgsqlTransaction, RedemptionEvent[], Task> apply)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -27,14 +34,25 @@ public static class ConsumerTransaction
             {
                 await using var connection = await db.OpenConnectionAsync();
                 await using var tx = await connection.BeginTransactionAsync();
-                var fresh = await ClaimAsync(connection, tx, consumer, events);
-                if (fresh.Length > 0)
+                var offset = await LockOffsetAsync(connection, tx, consumer, partition);
+                var (fresh, through, taken) = Fresh(offset, batches);
+                if (fresh.Count > 0 && fresh[0].Tx == 0)
                 {
-                    await apply(connection, tx, fresh);
+                    await SkipRecordedBeforeOffsetsAsync(connection, tx, consumer, fresh);
+                }
+
+                if (fresh.Count > 0)
+                {
+                    await apply(connection, tx, fresh.ToArray());
+                }
+
+                if (through > offset)
+                {
+                    await MoveOffsetAsync(connection, tx, consumer, partition, through);
                 }
 
                 await tx.CommitAsync();
-                return fresh.Length;
+                return new Applied(fresh.Count, through, taken);
             }
             catch (PostgresException e) when (attempt < 5 && e.SqlState is PostgresErrorCodes.DeadlockDetected
                                                   or PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.UniqueViolation)
@@ -47,40 +65,84 @@ public static class ConsumerTransaction
     }
 
     /// <summary>
-    /// SQL predicate on an outbox row <c>o</c>: every consumer has applied its event. Needs the parameters of
-    /// <see cref="AddAppliedEverywhereParameters"/>.
+    /// The events after <paramref name="offset"/>, batch by batch, up to the first batch that starts after where
+    /// the ones before it end (a gap: something between was lost). Returns them, the new offset, and how many
+    /// batches were taken.
     /// </summary>
-    internal const string AppliedEverywhere =
-        "(SELECT count(*) FROM pipeline_processed p WHERE p.event_id = o.event_id AND p.consumer = ANY(@consumers)) = @n";
-
-    internal static void AddAppliedEverywhereParameters(NpgsqlParameterCollection parameters)
+    internal static (List<RedemptionEvent> Fresh, EventPosition Through, int Taken) Fresh(EventPosition offset,
+        IReadOnlyList<RedemptionEventBatch> batches)
     {
-        parameters.Add(SqlParameters.Texts("consumers", PipelineNames.Consumers));
-        parameters.AddWithValue("n", (long)PipelineNames.Consumers.Length);
+        var fresh = new List<RedemptionEvent>();
+        var through = offset;
+        var taken = 0;
+        foreach (var batch in batches)
+        {
+            if (batch.From > through)
+            {
+                break;
+            }
+
+            foreach (var e in batch.Events)
+            {
+                // A batch also carries events at or before the offset (a replay, a batch sent twice): skip them.
+                if (e.Position > through && (fresh.Count == 0 || e.Position > fresh[^1].Position))
+                {
+                    fresh.Add(e);
+                }
+            }
+
+            through = EventPosition.Max(through, batch.Through);
+            taken++;
+        }
+
+        return (fresh, through, taken);
     }
 
-    private static async Task<RedemptionEvent[]> ClaimAsync(NpgsqlConnection connection, NpgsqlTransaction tx, string consumer,
-        IReadOnlyList<RedemptionEvent> events)
+    private static async Task<EventPosition> LockOffsetAsync(NpgsqlConnection connection, NpgsqlTransaction tx, string consumer, int partition)
     {
-        var ids = events.Select(e => e.EventId).Distinct(StringComparer.Ordinal).ToArray();
+        // The row exists once the relay has led with this layout; a batch handed over by a tool may come first.
         await using var command = new NpgsqlCommand(
             """
-            INSERT INTO pipeline_processed (event_id, consumer)
-            SELECT id, @consumer FROM unnest(@ids) AS id ORDER BY id
-            ON CONFLICT DO NOTHING RETURNING event_id
+            INSERT INTO pipeline_offsets (consumer, part) VALUES (@consumer, @part) ON CONFLICT DO NOTHING;
+            SELECT tx, seq FROM pipeline_offsets WHERE consumer = @consumer AND part = @part FOR UPDATE;
             """, connection, tx);
         command.Parameters.AddWithValue("consumer", consumer);
-        command.Parameters.Add(SqlParameters.Texts("ids", ids));
-        var claimed = new HashSet<string>(StringComparer.Ordinal);
+        command.Parameters.AddWithValue("part", partition);
+        await using var reader = await command.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        return new EventPosition(reader.GetInt64(0), reader.GetInt64(1));
+    }
+
+    private static async Task MoveOffsetAsync(NpgsqlConnection connection, NpgsqlTransaction tx, string consumer, int partition,
+        EventPosition through)
+    {
+        await using var command = new NpgsqlCommand(
+            "UPDATE pipeline_offsets SET tx = @tx, seq = @seq, applied_at = now() WHERE consumer = @consumer AND part = @part",
+            connection, tx);
+        command.Parameters.AddWithValue("consumer", consumer);
+        command.Parameters.AddWithValue("part", partition);
+        command.Parameters.AddWithValue("tx", through.Tx);
+        command.Parameters.AddWithValue("seq", through.Seq);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>Events written before offsets existed (tx 0) that this consumer recorded as applied back then.</summary>
+    private static async Task SkipRecordedBeforeOffsetsAsync(NpgsqlConnection connection, NpgsqlTransaction tx, string consumer,
+        List<RedemptionEvent> fresh)
+    {
+        await using var command = new NpgsqlCommand(
+            "SELECT event_id FROM pipeline_processed WHERE consumer = @consumer AND event_id = ANY(@ids)", connection, tx);
+        command.Parameters.AddWithValue("consumer", consumer);
+        command.Parameters.Add(SqlParameters.Texts("ids", fresh.Where(e => e.Tx == 0).Select(e => e.EventId)));
+        var recorded = new HashSet<string>(StringComparer.Ordinal);
         await using (var reader = await command.ExecuteReaderAsync())
         {
             while (await reader.ReadAsync())
             {
-                claimed.Add(reader.GetString(0));
+                recorded.Add(reader.GetString(0));
             }
         }
 
-        // A batch may carry one event twice (a replay overlapping a first publication): apply it once.
-        return events.Where(e => claimed.Remove(e.EventId)).ToArray();
+        fresh.RemoveAll(e => e.Tx == 0 && recorded.Contains(e.EventId));
     }
 }

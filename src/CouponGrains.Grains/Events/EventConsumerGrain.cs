@@ -15,18 +15,22 @@ public interface IEventConsumerGrain : IGrainWithStringKey
 
 /// <summary>
 /// Subscribes to its partition's stream on activation. Delivered batches are buffered and applied by one
-/// flush loop, as many events per transaction as have arrived meanwhile (up to <see cref="MaxPerTransaction"/>),
-/// so a consumer that falls behind catches up with bigger transactions instead of queueing small ones.
-/// Buffering loses nothing: an event leaves the outbox only once applied, and the relay publishes again
-/// what a consumer dropped (a deactivation with a full buffer included); dedup by event id makes that harmless.
-/// All buffer access happens on the activation's scheduler, so it needs no lock.
+/// flush loop, as many per transaction as have arrived meanwhile (up to about <see cref="MaxPerTransaction"/>
+/// events), so a consumer that falls behind catches up with bigger transactions instead of queueing small ones.
+/// Buffering loses nothing: an event leaves the outbox only once every consumer's offset has passed it, and the
+/// relay sends again from an offset that stopped short (a deactivation with a full buffer, a batch dropped on
+/// the way); the offset makes that harmless. All buffer access happens on the activation's scheduler, so it
+/// needs no lock.
 /// </summary>
 public abstract class EventConsumerGrain : Grain, IEventConsumerGrain
 {
     private const int MaxPerTransaction = 4000;
     private const int MaxBuffered = 50_000;
-    private readonly List<RedemptionEvent> _buffer = [];
+    private readonly List<RedemptionEventBatch> _buffer = [];
+    private int _buffered;
     private Task _flushing = Task.CompletedTask;
+
+    protected int Partition => int.Parse(this.GetPrimaryKeyString(), System.Globalization.CultureInfo.InvariantCulture);
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -36,19 +40,20 @@ public abstract class EventConsumerGrain : Grain, IEventConsumerGrain
         await base.OnActivateAsync(cancellationToken);
     }
 
-    public Task<int> ApplyAsync(RedemptionEventBatch batch) => ApplyAsync(batch.Events);
+    public async Task<int> ApplyAsync(RedemptionEventBatch batch) => (await ApplyAsync([batch])).Fresh;
 
-    /// <summary>Applies events in one transaction, exactly once per event id; returns how many were new.</summary>
-    protected abstract Task<int> ApplyAsync(RedemptionEvent[] events);
+    /// <summary>Applies batches of this partition in one transaction, exactly once per event (see <see cref="ConsumerTransaction"/>).</summary>
+    protected abstract Task<ConsumerTransaction.Applied> ApplyAsync(IReadOnlyList<RedemptionEventBatch> batches);
 
     private async Task EnqueueAsync(RedemptionEventBatch batch)
     {
-        while (_buffer.Count >= MaxBuffered)
+        while (_buffered >= MaxBuffered)
         {
             await _flushing; // back-pressure: the stream waits while the buffer is full
         }
 
-        _buffer.AddRange(batch.Events);
+        _buffer.Add(batch);
+        _buffered += batch.Events.Length;
         if (_flushing.IsCompleted)
         {
             _flushing = FlushAsync();
@@ -59,21 +64,35 @@ public abstract class EventConsumerGrain : Grain, IEventConsumerGrain
     {
         while (_buffer.Count > 0)
         {
-            var take = Math.Min(_buffer.Count, MaxPerTransaction);
-            var events = _buffer.GetRange(0, take).ToArray();
-            _buffer.RemoveRange(0, take);
+            var take = 1;
+            for (var events = _buffer[0].Events.Length; take < _buffer.Count && events + _buffer[take].Events.Length <= MaxPerTransaction; take++)
+            {
+                events += _buffer[take].Events.Length;
+            }
+
+            var batches = _buffer.GetRange(0, take);
             try
             {
-                await ApplyAsync(events);
+                var applied = await ApplyAsync(batches);
+                if (applied.Batches < take)
+                {
+                    // A batch before these was lost: the relay sends it again with everything after it.
+                    ServiceProvider.GetRequiredService<ILogger<EventConsumerGrain>>().LogInformation(
+                        "Pipeline consumer {Grain} stands at {Offset} and dropped {Count} batches that start later",
+                        GetType().Name, applied.Offset, take - applied.Batches);
+                }
             }
             catch (Exception e)
             {
-                // Put them back and try again shortly; if this activation dies first, the relay republishes them.
-                _buffer.InsertRange(0, events);
+                // Keep them and try again shortly; if this activation dies first, the relay sends them again.
                 ServiceProvider.GetRequiredService<ILogger<EventConsumerGrain>>()
-                    .LogWarning(e, "Pipeline consumer {Grain} failed to apply {Count} events; retrying", GetType().Name, events.Length);
+                    .LogWarning(e, "Pipeline consumer {Grain} failed to apply {Count} batches; retrying", GetType().Name, take);
                 await Task.Delay(TimeSpan.FromSeconds(1));
+                continue;
             }
+
+            _buffer.RemoveRange(0, take);
+            _buffered -= batches.Sum(b => b.Events.Length);
         }
     }
 }

@@ -13,15 +13,17 @@ using Orleans.Streams;
 namespace CouponGrains.Grains.Events;
 
 /// <summary>
-/// Hands outbox rows to the pipeline streams, in seq order, and deletes each row once every consumer has
-/// durably applied it. One relay is active per cluster: the silo holding a session advisory lock (the
-/// others wait for it). Two relays overlapping for a moment (a lock connection that died unnoticed) only
-/// publish twice, which the consumers ignore.
+/// Hands outbox rows to the pipeline streams in position order (see <see cref="EventPosition"/>) and deletes them
+/// once every consumer's offset has passed them. One relay is active per cluster: the silo holding a session
+/// advisory lock (the others wait for it). Two relays overlapping for a moment (a lock connection that died
+/// unnoticed) only publish twice, which the consumers' offsets ignore.
 /// <para>
-/// Rows can commit out of seq order (concurrent ledger writers take their seqs before they commit), so
-/// a seq skipped over is watched for a while; anything published that is still in the outbox after
-/// <see cref="PipelineOptions.ReplayAfterSeconds"/> is published again, and after a restart everything
-/// left in the outbox is. That replay is the at-least-once half; consumer dedup is the exactly-once half.
+/// It reads only rows whose transaction is below the oldest one still open, so no row can ever turn up behind
+/// what it has read. Each partition's batches are contiguous: a batch starts where the partition's previous one
+/// ended. A consumer that finds a batch starting after its offset has lost one, and drops it; the relay notices
+/// an offset that stood still behind what it sent for <see cref="PipelineOptions.ReplayAfterSeconds"/> and sends
+/// the partition again from that offset. A relay that starts (a restart, a failover) sends every partition from
+/// its slowest consumer's offset. That is the at-least-once half; the offsets are the exactly-once half.
 /// </para>
 /// </summary>
 public sealed class OutboxRelay(
@@ -32,7 +34,7 @@ public sealed class OutboxRelay(
     ILogger<OutboxRelay> logger) : BackgroundService
 {
     private const long LockKey = 0x436F75706F6F; // one relay per database
-    private static readonly TimeSpan s_gapWatch = TimeSpan.FromSeconds(10);
+    private static readonly EventPosition s_end = new(long.MaxValue, long.MaxValue);
 
     private readonly PipelineOptions _options = options.Value;
     private readonly NpgsqlDataSource _db = database.DataSource;
@@ -95,67 +97,51 @@ public sealed class OutboxRelay(
         }
     }
 
-    /// <summary>A row this relay published and has not seen deleted: its partition, when and in which order it went out.</summary>
-    private readonly record struct Published(int Partition, long Ordinal, DateTime At);
+    /// <summary>A consumer's offset in a partition as last seen, and since when it has stood there.</summary>
+    private readonly record struct Seen(EventPosition Offset, DateTime Since);
 
     private async Task LeadAsync(NpgsqlConnection lockConnection, CancellationToken ct)
     {
         var streams = client.GetStreamProvider(PipelineNames.StreamProvider);
-        var partitions = Math.Max(1, _options.Partitions);
-        var replayAfter = TimeSpan.FromSeconds(Math.Max(1, _options.ReplayAfterSeconds));
-        var cursor = 0L;
-        var ordinal = 0L;
-        var gaps = new Dictionary<long, DateTime>();
-        var published = new Dictionary<long, Published>();
+        var partitions = await LayoutAsync(ct);
+        var stallAfter = TimeSpan.FromSeconds(Math.Max(1, _options.ReplayAfterSeconds));
+        var offsets = await OffsetsAsync(partitions, ct);
+
+        // Where each partition's last batch ended: a new relay starts every partition at its slowest consumer.
+        var sent = new EventPosition[partitions];
+        for (var p = 0; p < partitions; p++)
+        {
+            sent[p] = PipelineNames.Consumers.Select(c => offsets[(c, p)]).Min();
+        }
+
+        var cursor = sent.Min();
+        var seen = new Dictionary<(string, int), Seen>();
         var lastCheck = DateTime.UtcNow;
         var lastHousekeeping = DateTime.UtcNow;
         while (!ct.IsCancellationRequested)
         {
-            var now = DateTime.UtcNow;
-            var rows = await ReadAsync(cursor, gaps.Keys.ToArray(), null, ct);
+            var rows = await ReadAsync(cursor, s_end, ct);
             if (rows.Count > 0)
             {
-                await PublishAsync(streams, partitions, rows);
-                foreach (var row in rows)
-                {
-                    gaps.Remove(row.Seq);
-                    published[row.Seq] = new Published(PipelineNames.Partition(row.DealerId, partitions), ++ordinal, now);
-                }
-
-                var max = rows.Max(r => r.Seq);
-                var seen = rows.Where(r => r.Seq > cursor).Select(r => r.Seq).ToHashSet();
-                for (var seq = cursor + 1; seq < max && cursor > 0 && max - cursor < 100_000; seq++)
-                {
-                    if (!seen.Contains(seq))
-                    {
-                        gaps.TryAdd(seq, now);
-                    }
-                }
-
-                cursor = Math.Max(cursor, max);
+                var through = rows[^1].Position;
+                await PublishAsync(streams, partitions, rows, sent, through, only: null);
+                cursor = through;
             }
 
-            foreach (var (seq, since) in gaps.ToArray())
-            {
-                // A seq that never shows up belonged to a rolled-back transaction; a late one is still read
-                // after the watch ends, by the replay of everything left in the outbox.
-                if (now - since > s_gapWatch)
-                {
-                    gaps.Remove(seq);
-                }
-            }
-
+            var now = DateTime.UtcNow;
             if (now - lastCheck >= TimeSpan.FromSeconds(1))
             {
                 lastCheck = now;
-                await SweepAsync(cursor, ct);
-                await ReplayAsync(streams, partitions, published, replayAfter, cursor, now, ct);
+                offsets = await OffsetsAsync(partitions, ct);
+                await ReplayAsync(streams, partitions, offsets, sent, seen, stallAfter, now, ct);
+                await AdvanceIdleAsync(partitions, sent, cursor, ct);
+                await SweepAsync(offsets.Values.Min(), ct);
             }
 
             if (now - lastHousekeeping >= TimeSpan.FromMinutes(1))
             {
                 lastHousekeeping = now;
-                await PruneProcessedAsync(ct);
+                await ForgetRecordsBeforeOffsetsAsync(ct);
                 await using var alive = new NpgsqlCommand("SELECT 1", lockConnection);
                 await alive.ExecuteScalarAsync(ct); // the lock lives as long as this session: fail over if it died
             }
@@ -168,87 +154,190 @@ public sealed class OutboxRelay(
     }
 
     /// <summary>
-    /// Publishes again what a consumer evidently dropped. A stream hands a consumer its batches in order, so a row
-    /// still in the outbox while a row published after it on the same partition is gone (applied everywhere) was
-    /// given up by some consumer: it goes out again at once. Anything else still there after
-    /// <see cref="PipelineOptions.ReplayAfterSeconds"/> goes out again too (e.g. nothing followed it). A consumer
-    /// that is merely behind is left alone, so replays never pile onto a backlog.
+    /// The partition count, fixed the first time a relay leads: offsets taken under one partitioning mean nothing
+    /// under another, so a changed <see cref="PipelineOptions.Partitions"/> is reported and not applied.
     /// </summary>
-    private async Task ReplayAsync(IStreamProvider streams, int partitions, Dictionary<long, Published> published, TimeSpan replayAfter,
-        long cursor, DateTime now, CancellationToken ct)
+    private async Task<int> LayoutAsync(CancellationToken ct)
     {
-        var remaining = new HashSet<long>();
-        await using (var command = _db.CreateCommand("SELECT seq FROM outbox WHERE seq <= @cursor ORDER BY seq LIMIT 100000"))
+        await using var command = _db.CreateCommand(
+            """
+            INSERT INTO pipeline_layout (id, partitions) VALUES (1, @p) ON CONFLICT DO NOTHING;
+            SELECT partitions FROM pipeline_layout WHERE id = 1;
+            """);
+        command.Parameters.AddWithValue("p", Math.Max(1, _options.Partitions));
+        var partitions = (int)(await command.ExecuteScalarAsync(ct))!;
+        if (partitions != Math.Max(1, _options.Partitions))
         {
-            command.Parameters.AddWithValue("cursor", cursor);
-            await using var reader = await command.ExecuteReaderAsync(ct);
-            while (await reader.ReadAsync(ct))
-            {
-                remaining.Add(reader.GetInt64(0));
-            }
+            logger.LogWarning("Pipeline:Partitions is {Configured}, but the consumers' offsets were taken under {Partitions} partitions: keeping {Partitions}",
+                _options.Partitions, partitions, partitions);
         }
 
-        var applied = new long[partitions];
-        foreach (var (seq, p) in published.ToArray())
+        return partitions;
+    }
+
+    /// <summary>Every consumer's offset in every partition (a missing row is created at the start).</summary>
+    private async Task<Dictionary<(string, int), EventPosition>> OffsetsAsync(int partitions, CancellationToken ct)
+    {
+        await using var command = _db.CreateCommand(
+            """
+            INSERT INTO pipeline_offsets (consumer, part)
+            SELECT c, p FROM unnest(@consumers) AS c CROSS JOIN generate_series(0, @partitions - 1) AS p
+            ON CONFLICT DO NOTHING;
+            SELECT consumer, part, tx, seq FROM pipeline_offsets WHERE consumer = ANY(@consumers) AND part < @partitions;
+            """);
+        command.Parameters.Add(SqlParameters.Texts("consumers", PipelineNames.Consumers));
+        command.Parameters.AddWithValue("partitions", partitions);
+        var offsets = new Dictionary<(string, int), EventPosition>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
         {
-            if (!remaining.Contains(seq))
-            {
-                applied[p.Partition] = Math.Max(applied[p.Partition], p.Ordinal);
-                published.Remove(seq);
-            }
+            offsets[(reader.GetString(0), reader.GetInt32(1))] = new EventPosition(reader.GetInt64(2), reader.GetInt64(3));
         }
 
-        // Left in the outbox but never published by this relay (e.g. read before a failover): older than any cursor.
-        var stale = remaining.Where(seq => published.TryGetValue(seq, out var p)
-            ? p.Ordinal < applied[p.Partition] && now - p.At >= TimeSpan.FromSeconds(1) || now - p.At >= replayAfter
-            : true).Order().Take(_options.BatchSize).ToArray();
-        if (stale.Length == 0)
+        return offsets;
+    }
+
+    /// <summary>
+    /// Sends a partition again from the offset of a consumer that has stood still behind what was sent to the
+    /// partition for <paramref name="stallAfter"/>: it lost a batch, or its activation died with a full buffer. A
+    /// consumer that is merely behind keeps moving and is left alone, so replays never pile onto a backlog. The
+    /// other consumers of the partition receive the replay too and skip what their offsets have passed.
+    /// </summary>
+    private async Task ReplayAsync(IStreamProvider streams, int partitions, Dictionary<(string, int), EventPosition> offsets,
+        EventPosition[] sent, Dictionary<(string, int), Seen> seen, TimeSpan stallAfter, DateTime now, CancellationToken ct)
+    {
+        for (var p = 0; p < partitions; p++)
+        {
+            EventPosition? from = null;
+            foreach (var consumer in PipelineNames.Consumers)
+            {
+                var offset = offsets[(consumer, p)];
+                if (offset >= sent[p])
+                {
+                    seen.Remove((consumer, p));
+                    continue;
+                }
+
+                if (!seen.TryGetValue((consumer, p), out var last) || last.Offset != offset)
+                {
+                    seen[(consumer, p)] = new Seen(offset, now);
+                }
+                else if (now - last.Since >= stallAfter)
+                {
+                    from = from is { } f && f < offset ? f : offset;
+                    seen[(consumer, p)] = new Seen(offset, now); // give the replay time to arrive
+                }
+            }
+
+            if (from is not { } start)
+            {
+                continue;
+            }
+
+            logger.LogInformation("Pipeline partition {Partition}: a consumer stands at {Offset} behind {Sent}; sending again", p, start, sent[p]);
+            var upTo = sent[p];
+            for (var position = start; position < upTo;)
+            {
+                var rows = await ReadAsync(position, upTo, ct);
+                var through = rows.Count < _options.BatchSize ? upTo : rows[^1].Position;
+                var replay = new EventPosition[partitions];
+                replay[p] = position;
+                await PublishAsync(streams, partitions, rows, replay, through, only: p);
+                position = through;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Publishes the rows read up to <paramref name="through"/> to their partitions: each batch starts where the
+    /// partition's previous one ended (<paramref name="sent"/>) and ends at <paramref name="through"/>. Rows a
+    /// partition has been sent already (at or before its start) are left out.
+    /// </summary>
+    private async Task PublishAsync(IStreamProvider streams, int partitions, List<RedemptionEvent> rows, EventPosition[] sent,
+        EventPosition through, int? only)
+    {
+        var tasks = new List<Task>();
+        foreach (var group in rows.GroupBy(r => PipelineNames.Partition(r.DealerId, partitions)))
+        {
+            var p = group.Key;
+            var events = group.Where(e => e.Position > sent[p]).ToArray();
+            if (events.Length == 0 || (only is { } o && o != p))
+            {
+                continue;
+            }
+
+            tasks.Add(streams.GetStream<RedemptionEventBatch>(StreamId.Create(PipelineNames.Namespace, p.ToString(System.Globalization.CultureInfo.InvariantCulture)))
+                .OnNextAsync(new RedemptionEventBatch(events, sent[p], through)));
+            sent[p] = through;
+            Interlocked.Add(ref _published, events.Length);
+        }
+
+        if (only is { } single && sent[single] < through)
+        {
+            // Nothing of this partition in the range: still say so, so its consumers move past it.
+            tasks.Add(streams.GetStream<RedemptionEventBatch>(StreamId.Create(PipelineNames.Namespace, single.ToString(System.Globalization.CultureInfo.InvariantCulture)))
+                .OnNextAsync(new RedemptionEventBatch([], sent[single], through)));
+        }
+
+        await Task.WhenAll(tasks);
+    }
+
+    /// <summary>
+    /// Moves the offsets of partitions that had no events since their last batch up to the cursor, where their
+    /// consumers stand at or past that batch's end: there is nothing between for them to apply. Without this a
+    /// quiet partition would hold back the sweep. Offsets a consumer transaction holds are skipped this time.
+    /// </summary>
+    private async Task AdvanceIdleAsync(int partitions, EventPosition[] sent, EventPosition cursor, CancellationToken ct)
+    {
+        var idle = Enumerable.Range(0, partitions).Where(p => sent[p] < cursor).ToArray();
+        if (idle.Length == 0)
         {
             return;
         }
 
-        var rows = await ReadAsync(0, stale, 0, ct);
-        logger.LogInformation("Replaying {Count} outbox events not yet applied by every consumer", rows.Count);
-        await PublishAsync(streams, partitions, rows);
-        foreach (var row in rows)
-        {
-            var previous = published.GetValueOrDefault(row.Seq);
-            published[row.Seq] = new Published(PipelineNames.Partition(row.DealerId, partitions), previous.Ordinal, now);
-        }
-    }
-
-    private async Task PublishAsync(IStreamProvider streams, int partitions, List<RedemptionEvent> rows)
-    {
-        var tasks = rows.GroupBy(r => PipelineNames.Partition(r.DealerId, partitions))
-            .Select(g => streams.GetStream<RedemptionEventBatch>(
-                    StreamId.Create(PipelineNames.Namespace, g.Key.ToString(System.Globalization.CultureInfo.InvariantCulture)))
-                .OnNextAsync(new RedemptionEventBatch(g.OrderBy(r => r.Seq).ToArray())));
-        await Task.WhenAll(tasks);
-        Interlocked.Add(ref _published, rows.Count);
+        await using var command = _db.CreateCommand(
+            """
+            UPDATE pipeline_offsets o SET tx = @tx, seq = @seq, applied_at = now()
+            FROM (SELECT f.consumer, f.part FROM pipeline_offsets f
+                  JOIN unnest(@parts, @txs, @seqs) AS s(part, tx, seq) ON s.part = f.part
+                  WHERE f.consumer = ANY(@consumers) AND (f.tx, f.seq) >= (s.tx, s.seq) AND (f.tx, f.seq) < (@tx, @seq)
+                  ORDER BY f.consumer, f.part
+                  FOR UPDATE OF f SKIP LOCKED) AS l
+            WHERE o.consumer = l.consumer AND o.part = l.part
+            """);
+        command.Parameters.Add(SqlParameters.Ints("parts", idle));
+        command.Parameters.Add(SqlParameters.Longs("txs", idle.Select(p => sent[p].Tx)));
+        command.Parameters.Add(SqlParameters.Longs("seqs", idle.Select(p => sent[p].Seq)));
+        command.Parameters.Add(SqlParameters.Texts("consumers", PipelineNames.Consumers));
+        command.Parameters.AddWithValue("tx", cursor.Tx);
+        command.Parameters.AddWithValue("seq", cursor.Seq);
+        await command.ExecuteNonQueryAsync(ct);
     }
 
     /// <summary>
-    /// Rows after the cursor (up to <paramref name="upTo"/> when given) and the rows with the listed seqs: two
-    /// index range reads rather than one OR, which the planner can only answer by scanning the outbox, and
-    /// one ledger lookup per row (LATERAL), never a hash of the whole ledger when its statistics lag.
+    /// The final rows after <paramref name="after"/> up to <paramref name="upTo"/>, in position order: only rows
+    /// whose transaction is below the oldest one still open, so none can appear behind them later. One ledger
+    /// lookup per row (LATERAL), never a hash of the whole ledger when its statistics lag.
     /// </summary>
-    private async Task<List<RedemptionEvent>> ReadAsync(long after, long[] gaps, long? upTo, CancellationToken ct)
+    private async Task<List<RedemptionEvent>> ReadAsync(EventPosition after, EventPosition upTo, CancellationToken ct)
     {
         await using var command = _db.CreateCommand(
             """
             SELECT o.seq, o.event_id, o.type, o.redemption_id, o.amount, o.at, r.campaign_id, r.dealer_id, r.branch_id,
                    r.customer_id, r.order_id, r.code, r.currency, r.redeemed_at, r.discount, r.eligible_value,
                    r.invoice_number, r.invoice_date, r.delivery_proof_ref,
-                   CASE o.type WHEN 'redemption_committed' THEN r.lines WHEN 'redemption_reversed' THEN o.lines END
-            FROM ((SELECT * FROM outbox WHERE seq > @after AND (@upto::bigint IS NULL OR seq <= @upto) ORDER BY seq LIMIT @limit)
-                  UNION
-                  (SELECT * FROM outbox WHERE seq = ANY(@gaps))) AS o
+                   CASE o.type WHEN 'redemption_committed' THEN r.lines WHEN 'redemption_reversed' THEN o.lines END, o.tx
+            FROM (SELECT * FROM outbox
+                  WHERE (tx, seq) > (@tx, @seq) AND (tx, seq) <= (@uptx, @upseq)
+                    AND tx < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
+                  ORDER BY tx, seq LIMIT @limit) AS o
             CROSS JOIN LATERAL (SELECT * FROM redemptions WHERE id = o.redemption_id LIMIT 1) AS r
-            ORDER BY o.seq LIMIT @limit
+            ORDER BY o.tx, o.seq
             """);
-        command.Parameters.AddWithValue("after", after);
-        command.Parameters.Add(SqlParameters.Longs("gaps", gaps));
-        command.Parameters.Add(new NpgsqlParameter<long?>("upto", NpgsqlDbType.Bigint) { TypedValue = upTo });
+        command.Parameters.AddWithValue("tx", after.Tx);
+        command.Parameters.AddWithValue("seq", after.Seq);
+        command.Parameters.AddWithValue("uptx", upTo.Tx);
+        command.Parameters.AddWithValue("upseq", upTo.Seq);
         command.Parameters.AddWithValue("limit", _options.BatchSize);
         var rows = new List<RedemptionEvent>();
         await using var reader = await command.ExecuteReaderAsync(ct);
@@ -263,6 +352,7 @@ public sealed class OutboxRelay(
             rows.Add(new RedemptionEvent
             {
                 Seq = reader.GetInt64(0),
+                Tx = reader.GetInt64(20),
                 EventId = reader.GetString(1),
                 Type = type,
                 RedemptionId = reader.GetString(3),
@@ -297,8 +387,8 @@ public sealed class OutboxRelay(
         ? LineAnalytics.Bought(JsonSerializer.Deserialize<RedemptionLine[]>(json, RedemptionLedger.Json) ?? [])
         : JsonSerializer.Deserialize<RedemptionEventLine[]>(json, RedemptionLedger.Json) ?? [];
 
-    /// <summary>Deletes the rows every consumer has applied, oldest first, 20,000 at a time.</summary>
-    private async Task SweepAsync(long cursor, CancellationToken ct)
+    /// <summary>Deletes the rows at or before the slowest consumer's offset, oldest first, 20,000 at a time.</summary>
+    private async Task SweepAsync(EventPosition applied, CancellationToken ct)
     {
         const int limit = 20_000;
         int deleted;
@@ -307,27 +397,21 @@ public sealed class OutboxRelay(
             await using var command = _db.CreateCommand(
                 $"""
                 DELETE FROM outbox WHERE seq IN (
-                    SELECT o.seq FROM outbox o
-                    WHERE o.seq <= @cursor AND {ConsumerTransaction.AppliedEverywhere}
-                    ORDER BY o.seq LIMIT {limit})
+                    SELECT seq FROM outbox WHERE (tx, seq) <= (@tx, @seq) ORDER BY tx, seq LIMIT {limit})
                 """);
-            command.Parameters.AddWithValue("cursor", cursor);
-            ConsumerTransaction.AddAppliedEverywhereParameters(command.Parameters);
+            command.Parameters.AddWithValue("tx", applied.Tx);
+            command.Parameters.AddWithValue("seq", applied.Seq);
             deleted = await command.ExecuteNonQueryAsync(ct);
             Interlocked.Add(ref _deleted, deleted);
         }
         while (deleted == limit);
     }
 
-    private async Task PruneProcessedAsync(CancellationToken ct)
+    /// <summary>The per-event records of the time before offsets are needed only while such events are in the outbox.</summary>
+    private async Task ForgetRecordsBeforeOffsetsAsync(CancellationToken ct)
     {
         await using var command = _db.CreateCommand(
-            """
-            DELETE FROM pipeline_processed p
-            WHERE p.processed_at < now() - make_interval(hours => @hours)
-              AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.event_id = p.event_id)
-            """);
-        command.Parameters.AddWithValue("hours", Math.Max(1, _options.ProcessedRetentionHours));
+            "DELETE FROM pipeline_processed WHERE NOT EXISTS (SELECT 1 FROM outbox WHERE tx = 0)");
         await command.ExecuteNonQueryAsync(ct);
     }
 

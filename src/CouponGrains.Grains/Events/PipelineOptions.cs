@@ -28,11 +28,12 @@ public sealed class PipelineOptions
     /// </summary>
     public int ConsumerTransactions { get; set; } = 2;
 
-    /// <summary>A published row not applied everywhere after this long is published again (one a consumer evidently dropped goes again after a second).</summary>
-    public int ReplayAfterSeconds { get; set; } = 30;
-
-    /// <summary>How long processed event ids are kept after their outbox row is gone (late duplicates are recognised within it).</summary>
-    public int ProcessedRetentionHours { get; set; } = 24;
+    /// <summary>
+    /// A consumer whose offset has stood this long behind what the relay sent its partition is sent the partition
+    /// again from that offset (it lost a batch, or its activation died with a full buffer). A consumer that is
+    /// merely behind keeps moving and is not sent anything twice.
+    /// </summary>
+    public int ReplayAfterSeconds { get; set; } = 3;
 
     /// <summary>How often each silo reloads the blacklist from PostgreSQL (local changes apply at once).</summary>
     public int BlacklistRefreshSeconds { get; set; } = 5;

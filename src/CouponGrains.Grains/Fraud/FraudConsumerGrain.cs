@@ -9,6 +9,6 @@ public interface IFraudConsumerGrain : IEventConsumerGrain;
 [ImplicitStreamSubscription(PipelineNames.Namespace), GrainType("fraud-consumer")]
 public sealed class FraudConsumerGrain(FraudStore store) : EventConsumerGrain, IFraudConsumerGrain
 {
-    protected override Task<int> ApplyAsync(RedemptionEvent[] events) =>
-        store.ApplyAsync(events, int.Parse(this.GetPrimaryKeyString(), System.Globalization.CultureInfo.InvariantCulture));
+    protected override Task<ConsumerTransaction.Applied> ApplyAsync(IReadOnlyList<RedemptionEventBatch> batches) =>
+        store.ApplyAsync(Partition, batches);
 }

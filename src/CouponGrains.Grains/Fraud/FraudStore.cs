@@ -26,8 +26,10 @@ public sealed class FraudStore(Database database, AuditLog audit, IOptions<Pipel
     /// Applies a batch of one partition's events. Per-minute rates are counted per partition (summed when
     /// read), so partitions never wait on each other's row of a shared code.
     /// </summary>
-    public Task<int> ApplyAsync(IReadOnlyList<RedemptionEvent> events, int partition = 0) =>
-        ConsumerTransaction.RunAsync(_db, slots, PipelineNames.Fraud, events, (connection, tx, fresh) => ApplyFreshAsync(connection, tx, fresh, partition));
+    /// <summary>Applies batches of one partition exactly once (see <see cref="ConsumerTransaction"/>).</summary>
+    public Task<ConsumerTransaction.Applied> ApplyAsync(int partition, IReadOnlyList<RedemptionEventBatch> batches) =>
+        ConsumerTransaction.RunAsync(_db, slots, PipelineNames.Fraud, partition, batches,
+            (connection, tx, fresh) => ApplyFreshAsync(connection, tx, fresh, partition));
 
     private async Task ApplyFreshAsync(NpgsqlConnection connection, NpgsqlTransaction tx, RedemptionEvent[] events, int partition)
     {

@@ -9,5 +9,6 @@ public interface ISettlementConsumerGrain : IEventConsumerGrain;
 [ImplicitStreamSubscription(PipelineNames.Namespace), GrainType("settlement-consumer")]
 public sealed class SettlementConsumerGrain(SettlementStore store) : EventConsumerGrain, ISettlementConsumerGrain
 {
-    protected override Task<int> ApplyAsync(RedemptionEvent[] events) => store.ApplyAsync(events);
+    protected override Task<ConsumerTransaction.Applied> ApplyAsync(IReadOnlyList<RedemptionEventBatch> batches) =>
+        store.ApplyAsync(Partition, batches);
 }

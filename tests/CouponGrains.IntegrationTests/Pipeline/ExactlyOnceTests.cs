@@ -36,34 +36,29 @@ public sealed class ExactlyOnceTests(PipelineFixture fixture)
         Assert.Equal((1L, 700L), before[3][dealer]);
         Assert.Equal((1L, 700L), before[4][dealer]);
 
-        // Redelivery through the relay: every event of these redemptions back in the outbox.
-        var inserted = await TestPostgres.ScalarAsync<long>(fixture.ConnectionString,
-            """
-            WITH ins AS (
-              INSERT INTO outbox (event_id, type, redemption_id, amount, at)
-              SELECT id || ':committed', 'redemption_committed', id, discount, redeemed_at FROM redemptions WHERE campaign_id = @c
-              UNION ALL
-              SELECT id || ':invoiced', 'redemption_invoiced', id, discount, now() FROM redemptions WHERE campaign_id = @c AND invoice_number IS NOT NULL
-              UNION ALL
-              SELECT id || ':reversed:1', 'redemption_reversed', id, reversed_discount, now() FROM redemptions WHERE campaign_id = @c AND reversed_discount > 0
-              RETURNING 1)
-            SELECT count(*) FROM ins
-            """, ("c", campaign));
-        Assert.Equal(12 + 6 + 1, inserted);
-        await fixture.WaitForEmptyOutboxAsync();
-        Assert.Equal(before, await Pipeline.TotalsAsync(fixture.ConnectionString, campaign));
-
-        // Redelivery straight to the consumers, twice with the same batch: nothing is new the second time.
-        var batch = ids.Select((id, n) => new RedemptionEvent
+        // Redelivery: every event of these redemptions handed to every consumer again, at positions they have passed.
+        var events = ids.Select(id => new RedemptionEvent
         {
             EventId = $"{id}:committed", RedemptionId = id, Type = RedemptionEventType.Committed, CampaignId = campaign,
             DealerId = dealer, Code = code, Currency = "INR", Discount = 700, Amount = 700, RedeemedAt = DateTimeOffset.UtcNow,
-        }).ToArray();
-        var services = fixture.Services;
-        Assert.Equal(0, await services.GetRequiredService<FraudStore>().ApplyAsync(batch));
-        Assert.Equal(0, await services.GetRequiredService<SettlementStore>().ApplyAsync(batch));
-        Assert.Equal(0, await services.GetRequiredService<AnalyticsStore>().ApplyAsync(batch, new Dictionary<string, DealerFacts>(),
-            new Dictionary<string, CampaignFacts>()));
+        }).ToList();
+        events.AddRange(ids.Take(6).Select((id, i) => events[0] with
+        {
+            EventId = $"{id}:invoiced", RedemptionId = id, Type = RedemptionEventType.Invoiced, InvoiceNumber = $"INV-{dealer}-{i}-AGAIN",
+        }));
+        events.Add(events[11] with { EventId = $"{ids[11]}:reversed:1", Type = RedemptionEventType.Reversed });
+        Assert.Equal(0, await fixture.RedeliverAsync(events));
+        Assert.Equal(0, await fixture.RedeliverAsync(events));
+        Assert.Equal(before, await Pipeline.TotalsAsync(fixture.ConnectionString, campaign));
+
+        // A batch that starts after where the consumers stand (one before it was lost) is not applied, and moves no offset.
+        var partitions = await TestPostgres.ScalarAsync<int>(fixture.ConnectionString, "SELECT partitions FROM pipeline_layout");
+        var partition = PipelineNames.Partition(dealer, partitions);
+        var offset = await fixture.SlowestOffsetAsync(partition);
+        var ahead = new EventPosition(offset.Tx + 1_000_000, 0);
+        var skipped = events.Take(12).Select((e, i) => e with { Tx = ahead.Tx, Seq = i + 1 }).ToArray();
+        Assert.Equal(0, await fixture.ApplyEverywhereAsync(partition, new RedemptionEventBatch(skipped, ahead, skipped[^1].Position)));
+        Assert.True(await fixture.SlowestOffsetAsync(partition) < ahead);
         Assert.Equal(before, await Pipeline.TotalsAsync(fixture.ConnectionString, campaign));
 
         // Analytics knows the dealer's region and tier from the dealer grain.
@@ -73,20 +68,35 @@ public sealed class ExactlyOnceTests(PipelineFixture fixture)
     }
 
     [Fact]
-    public async Task ANewEventInABatchOfOldOnesIsAppliedOnce()
+    public async Task OnlyEventsAfterTheOffsetAreAppliedAndAGapWaitsForWhatItMissed()
     {
         var store = fixture.Services.GetRequiredService<SettlementStore>();
+        var partition = 1_000_000 + Random.Shared.Next(1_000_000); // beyond the relay's partitions: its own offsets
         var id = "R-X-" + Guid.NewGuid().ToString("N")[..10];
         var committed = new RedemptionEvent
         {
             EventId = $"{id}:committed", RedemptionId = id, Type = RedemptionEventType.Committed, CampaignId = "C-X", DealerId = "D-X",
-            Code = "X", Currency = "INR", Discount = 500, Amount = 500, RedeemedAt = DateTimeOffset.UtcNow,
+            Code = "X", Currency = "INR", Discount = 500, Amount = 500, RedeemedAt = DateTimeOffset.UtcNow, Tx = 7, Seq = 1,
         };
-        var reversed = committed with { EventId = $"{id}:reversed:1", Type = RedemptionEventType.Reversed, Amount = 200 };
-        Assert.Equal(1, await store.ApplyAsync([committed, committed]));
-        Assert.Equal(1, await store.ApplyAsync([committed, reversed, reversed]));
-        Assert.Equal(0, await store.ApplyAsync([reversed, committed]));
-        Assert.Equal(200L, await TestPostgres.ScalarAsync<long>(fixture.ConnectionString,
+        var reversed = committed with { EventId = $"{id}:reversed:1", Type = RedemptionEventType.Reversed, Amount = 200, Seq = 2 };
+        var again = reversed with { EventId = $"{id}:reversed:2", Amount = 100, Seq = 3 };
+        var last = reversed with { EventId = $"{id}:reversed:3", Amount = 50, Tx = 9, Seq = 1 };
+        EventPosition P(long tx, long seq) => new(tx, seq);
+        RedemptionEventBatch Batch(EventPosition from, EventPosition through, params RedemptionEvent[] events) => new(events, from, through);
+
+        Assert.Equal(1, (await store.ApplyAsync(partition, [Batch(EventPosition.Start, P(7, 1), committed)])).Fresh);
+        Assert.Equal(1, (await store.ApplyAsync(partition, [Batch(EventPosition.Start, P(7, 2), committed, reversed)])).Fresh);
+        Assert.Equal(0, (await store.ApplyAsync(partition, [Batch(EventPosition.Start, P(7, 2), committed, reversed)])).Fresh);
+
+        // After a gap: nothing applied, the offset stays, and the batch is reported as not taken.
+        var gap = await store.ApplyAsync(partition, [Batch(P(8, 0), P(9, 1), last)]);
+        Assert.Equal((0, P(7, 2), 0), (gap.Fresh, gap.Offset, gap.Batches));
+
+        // What was missed, then the batch after it, in one transaction: both applied, once.
+        var caught = await store.ApplyAsync(partition, [Batch(P(7, 2), P(8, 0), again), Batch(P(8, 0), P(9, 1), last)]);
+        Assert.Equal((2, P(9, 1), 2), (caught.Fresh, caught.Offset, caught.Batches));
+        Assert.Equal(0, (await store.ApplyAsync(partition, [Batch(EventPosition.Start, P(9, 1), committed, reversed, again, last)])).Fresh);
+        Assert.Equal(350L, await TestPostgres.ScalarAsync<long>(fixture.ConnectionString,
             "SELECT reversed_amount FROM settlement_items WHERE redemption_id = @id", ("id", id)));
     }
 }

@@ -1,6 +1,13 @@
+using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using CouponGrains.Contracts.Events;
+using CouponGrains.Grains.Analytics;
+using CouponGrains.Grains.Events;
+using CouponGrains.Grains.Fraud;
+using CouponGrains.Grains.Settlement;
 using CouponGrains.IntegrationTests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
 namespace CouponGrains.IntegrationTests.Pipeline;
@@ -36,6 +43,50 @@ public sealed class PipelineFixture : ApiFixture
         var response = await client.PostAsJsonAsync($"/api/v1/redemptions/{redemptionId}/invoice",
             new { invoiceNumber, invoiceDate = date.ToString("yyyy-MM-dd") });
         response.EnsureSuccessStatusCode();
+    }
+
+    /// <summary>
+    /// Hands events to every consumer grain of their partition again, as a relay starting over (or a stream delivering
+    /// twice) would: at positions every consumer of the partition has passed. Returns how many the consumers together
+    /// found new.
+    /// </summary>
+    public async Task<int> RedeliverAsync(IReadOnlyList<RedemptionEvent> events)
+    {
+        var partitions = await TestPostgres.ScalarAsync<int>(ConnectionString, "SELECT partitions FROM pipeline_layout");
+        var fresh = 0;
+        foreach (var group in events.GroupBy(e => PipelineNames.Partition(e.DealerId, partitions)))
+        {
+            var offset = await SlowestOffsetAsync(group.Key);
+            var positioned = group.Select((e, i) => e with { Tx = 1, Seq = i + 1 }).ToArray();
+            Assert.True(offset > positioned[^1].Position, $"partition {group.Key} stands at {offset}, before the redelivered events");
+            fresh += await ApplyEverywhereAsync(group.Key, new RedemptionEventBatch(positioned, EventPosition.Start, offset));
+        }
+
+        return fresh;
+    }
+
+    /// <summary>Hands one batch straight to the three consumer grains of a partition; returns how many they found new.</summary>
+    public async Task<int> ApplyEverywhereAsync(int partition, RedemptionEventBatch batch)
+    {
+        var grains = Services.GetRequiredService<IGrainFactory>();
+        var key = partition.ToString(CultureInfo.InvariantCulture);
+        return await grains.GetGrain<IFraudConsumerGrain>(key).ApplyAsync(batch)
+               + await grains.GetGrain<ISettlementConsumerGrain>(key).ApplyAsync(batch)
+               + await grains.GetGrain<IAnalyticsConsumerGrain>(key).ApplyAsync(batch);
+    }
+
+    /// <summary>The offset of a partition's slowest consumer.</summary>
+    public async Task<EventPosition> SlowestOffsetAsync(int partition)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            "SELECT tx, seq FROM pipeline_offsets WHERE part = @p AND consumer = ANY(@c) ORDER BY tx, seq LIMIT 1", connection);
+        command.Parameters.AddWithValue("p", partition);
+        command.Parameters.AddWithValue("c", PipelineNames.Consumers);
+        await using var reader = await command.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync(), $"no offsets for partition {partition}");
+        return new EventPosition(reader.GetInt64(0), reader.GetInt64(1));
     }
 
     public async Task ReverseAsync(HttpClient client, string redemptionId)

@@ -9,7 +9,7 @@ namespace CouponGrains.IntegrationTests.Pipeline;
 
 /// <summary>
 /// Redeems at a steady rate (PIPELINE_LAG_RATE per second, default 500, for PIPELINE_LAG_SECONDS, default 20) and
-/// measures the lag from a redemption's time (taken just before its ledger commit) to its analytics row being committed,
+/// measures the lag from a redemption's time (taken just before its ledger commit) to fraud scoring having committed its observation,
 /// and the outbox backlog (sampled every 250 ms).
 /// </summary>
 [Collection(PipelineThroughputCollection.Name)]
@@ -75,8 +75,8 @@ public sealed class PipelineLagTests(PipelineFixture fixture, ITestOutputHelper 
         await using var lag = new NpgsqlCommand(
             """
             SELECT count(*), percentile_disc(0.5) WITHIN GROUP (ORDER BY ms), percentile_disc(0.99) WITHIN GROUP (ORDER BY ms), max(ms)
-            FROM (SELECT extract(epoch FROM p.processed_at - r.redeemed_at) * 1000 AS ms
-                  FROM redemptions r JOIN pipeline_processed p ON p.event_id = r.id || ':committed' AND p.consumer = 'analytics'
+            FROM (SELECT extract(epoch FROM f.observed_at - r.redeemed_at) * 1000 AS ms
+                  FROM redemptions r JOIN fraud_observations f ON f.redemption_id = r.id
                   WHERE r.campaign_id = @c AND r.redeemed_at >= @since) x
             """, db);
         lag.Parameters.AddWithValue("c", campaign);
@@ -86,7 +86,7 @@ public sealed class PipelineLagTests(PipelineFixture fixture, ITestOutputHelper 
         var applied = reader.GetInt64(0);
         output.WriteLine(
             $"rate {rate}/s for {seconds} s: {created} redeemed in {sent.TotalSeconds:F1} s ({created / sent.TotalSeconds:F0}/s); " +
-            $"analytics lag p50 {reader.GetDecimal(1):F0} ms, p99 {reader.GetDecimal(2):F0} ms, max {reader.GetDecimal(3):F0} ms; max outbox backlog {maxBacklog}, {backlogAtEnd} at the end, drained in {drain.Elapsed.TotalSeconds:F1} s");
+            $"fraud scoring lag p50 {reader.GetDecimal(1):F0} ms, p99 {reader.GetDecimal(2):F0} ms, max {reader.GetDecimal(3):F0} ms; max outbox backlog {maxBacklog}, {backlogAtEnd} at the end, drained in {drain.Elapsed.TotalSeconds:F1} s");
         Assert.Equal(created, applied);
         // Bounded: the backlog stays under ten seconds of load and is gone within half a minute of the load stopping.
         // The default rate is one this 2-core box sustains with the suite's build and PostgreSQL beside it (the test runs

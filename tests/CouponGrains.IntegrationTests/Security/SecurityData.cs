@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using CouponGrains.Contracts.Events;
 using CouponGrains.Grains.Fraud;
 using CouponGrains.IntegrationTests.Infrastructure;
+using CouponGrains.IntegrationTests.Pipeline;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace CouponGrains.IntegrationTests.Security;
