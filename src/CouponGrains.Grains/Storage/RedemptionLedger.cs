@@ -499,9 +499,10 @@ public sealed class RedemptionLedger : IAsyncDisposable
                 WHERE id = @id AND status = 'committed' AND (invoice_number IS NULL OR invoice_number = @n)
                 RETURNING {Columns}),
             ev AS (
+                -- Only the first mapping is an event: the subquery sees the row as it was before this statement.
                 INSERT INTO outbox (event_id, type, redemption_id, amount)
                 SELECT id || ':invoiced', 'redemption_invoiced', id, discount FROM upd
-                ON CONFLICT (event_id) DO NOTHING)
+                WHERE NOT EXISTS (SELECT 1 FROM redemptions r WHERE r.id = upd.id AND r.invoice_number IS NOT NULL))
             SELECT * FROM upd
             """);
         command.Parameters.AddWithValue("id", id);

@@ -36,6 +36,11 @@ public sealed class ExactlyOnceTests(PipelineFixture fixture)
         Assert.Equal((1L, 700L), before[3][dealer]);
         Assert.Equal((1L, 700L), before[4][dealer]);
 
+        // Mapping an invoice again (a retried request) writes no second event.
+        await fixture.InvoiceAsync(fixture.Admin, ids[0], $"INV-{dealer}-0", today);
+        Assert.Equal(0L, await TestPostgres.ScalarAsync<long>(fixture.ConnectionString,
+            "SELECT count(*) FROM outbox o JOIN redemptions r ON r.id = o.redemption_id WHERE r.campaign_id = @c", ("c", campaign)));
+
         // Redelivery: every event of these redemptions handed to every consumer again, at positions they have passed.
         var events = ids.Select(id => new RedemptionEvent
         {

@@ -14,6 +14,9 @@ ALTER TABLE outbox ADD COLUMN IF NOT EXISTS tx bigint;
 UPDATE outbox SET tx = 0 WHERE tx IS NULL;
 ALTER TABLE outbox ALTER COLUMN tx SET DEFAULT pg_current_xact_id()::text::bigint, ALTER COLUMN tx SET NOT NULL;
 CREATE INDEX IF NOT EXISTS outbox_position ON outbox (tx, seq);
+-- Consumers no longer look events up by id, and the ledger writes each change's event once (an invoice's
+-- only on its first mapping): the unique text index was one more entry per event for nothing.
+ALTER TABLE outbox DROP CONSTRAINT IF EXISTS outbox_event_id_key;
 
 -- How far each consumer has applied each partition: every event of the partition at or below (tx, seq)
 -- is applied, in the same transaction that moved the offset.
