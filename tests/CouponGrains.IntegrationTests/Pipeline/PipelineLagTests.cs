@@ -9,7 +9,7 @@ namespace CouponGrains.IntegrationTests.Pipeline;
 
 /// <summary>
 /// Redeems at a steady rate (PIPELINE_LAG_RATE per second, default 500, for PIPELINE_LAG_SECONDS, default 20) and
-/// measures the lag from a redemption's time (taken just before its ledger commit) to fraud scoring having committed its observation,
+/// measures the lag from a redemption's time (taken just before its ledger commit) to fraud scoring writing its observation (in the transaction that applies it),
 /// and the outbox backlog (sampled every 250 ms).
 /// </summary>
 [Collection(PipelineThroughputCollection.Name)]
