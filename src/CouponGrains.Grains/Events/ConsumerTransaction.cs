@@ -8,8 +8,8 @@ namespace CouponGrains.Grains.Events;
 /// Applies batches of one partition for one consumer in one PostgreSQL transaction, exactly once per event: the
 /// consumer's offset for the partition (<c>pipeline_offsets</c>) is locked, only the events after it are handed to
 /// the effect, and the offset moves to the last batch's end in the same transaction. A redelivered batch
-/// therefore changes nothing, and one that starts after the offset (a batch before it was lost) is left for the
-/// relay to send again with what it missed.
+/// therefore changes nothing, and one that starts after the offset (a batch before it was lost) is dropped and
+/// reported on the offset row (<c>gap_at</c>), so that the relay sends the partition again from the offset.
 /// </summary>
 /// <remarks>
 /// This replaced a row per event and consumer in <c>pipeline_processed</c>, which cost three inserts per event
@@ -34,7 +34,7 @@ public static class ConsumerTransaction
             {
                 await using var connection = await db.OpenConnectionAsync();
                 await using var tx = await connection.BeginTransactionAsync();
-                var offset = await LockOffsetAsync(connection, tx, consumer, partition);
+                var (offset, hadGap) = await LockOffsetAsync(connection, tx, consumer, partition);
                 var (fresh, through, taken) = Fresh(offset, batches);
                 if (fresh.Count > 0 && fresh[0].Tx == 0)
                 {
@@ -46,9 +46,10 @@ public static class ConsumerTransaction
                     await apply(connection, tx, fresh.ToArray());
                 }
 
-                if (through > offset)
+                var gap = taken < batches.Count;
+                if (through > offset || gap != hadGap)
                 {
-                    await MoveOffsetAsync(connection, tx, consumer, partition, through);
+                    await MoveOffsetAsync(connection, tx, consumer, partition, through, gap);
                 }
 
                 await tx.CommitAsync();
@@ -98,31 +99,53 @@ public static class ConsumerTransaction
         return (fresh, through, taken);
     }
 
-    private static async Task<EventPosition> LockOffsetAsync(NpgsqlConnection connection, NpgsqlTransaction tx, string consumer, int partition)
+    /// <summary>Locks and reads the consumer's offset in the partition, and whether it last reported a gap.</summary>
+    private static async Task<(EventPosition Offset, bool Gap)> LockOffsetAsync(NpgsqlConnection connection, NpgsqlTransaction tx,
+        string consumer, int partition)
     {
-        // The row exists once the relay has led with this layout; a batch handed over by a tool may come first.
-        await using var command = new NpgsqlCommand(
-            """
-            INSERT INTO pipeline_offsets (consumer, part) VALUES (@consumer, @part) ON CONFLICT DO NOTHING;
-            SELECT tx, seq FROM pipeline_offsets WHERE consumer = @consumer AND part = @part FOR UPDATE;
-            """, connection, tx);
-        command.Parameters.AddWithValue("consumer", consumer);
-        command.Parameters.AddWithValue("part", partition);
-        await using var reader = await command.ExecuteReaderAsync();
-        await reader.ReadAsync();
-        return new EventPosition(reader.GetInt64(0), reader.GetInt64(1));
+        for (var created = false; ; created = true)
+        {
+            await using (var read = new NpgsqlCommand(
+                             "SELECT tx, seq, gap_at IS NOT NULL FROM pipeline_offsets WHERE consumer = @consumer AND part = @part FOR UPDATE",
+                             connection, tx))
+            {
+                read.Parameters.AddWithValue("consumer", consumer);
+                read.Parameters.AddWithValue("part", partition);
+                await using var reader = await read.ExecuteReaderAsync();
+                if (await reader.ReadAsync())
+                {
+                    return (new EventPosition(reader.GetInt64(0), reader.GetInt64(1)), reader.GetBoolean(2));
+                }
+            }
+
+            if (created)
+            {
+                throw new InvalidOperationException($"No offset row for {consumer} in partition {partition}.");
+            }
+
+            // The relay creates the rows when it leads; a batch handed over by a tool may come first.
+            await using var create = new NpgsqlCommand(
+                "INSERT INTO pipeline_offsets (consumer, part) VALUES (@consumer, @part) ON CONFLICT DO NOTHING", connection, tx);
+            create.Parameters.AddWithValue("consumer", consumer);
+            create.Parameters.AddWithValue("part", partition);
+            await create.ExecuteNonQueryAsync();
+        }
     }
 
+    /// <summary>Moves the offset, and records whether batches after a gap were dropped (the relay then sends the partition again).</summary>
     private static async Task MoveOffsetAsync(NpgsqlConnection connection, NpgsqlTransaction tx, string consumer, int partition,
-        EventPosition through)
+        EventPosition through, bool gap)
     {
         await using var command = new NpgsqlCommand(
-            "UPDATE pipeline_offsets SET tx = @tx, seq = @seq, applied_at = now() WHERE consumer = @consumer AND part = @part",
-            connection, tx);
+            """
+            UPDATE pipeline_offsets SET tx = @tx, seq = @seq, applied_at = now(), gap_at = CASE WHEN @gap THEN now() END
+            WHERE consumer = @consumer AND part = @part
+            """, connection, tx);
         command.Parameters.AddWithValue("consumer", consumer);
         command.Parameters.AddWithValue("part", partition);
         command.Parameters.AddWithValue("tx", through.Tx);
         command.Parameters.AddWithValue("seq", through.Seq);
+        command.Parameters.AddWithValue("gap", gap);
         await command.ExecuteNonQueryAsync();
     }
 

@@ -45,8 +45,19 @@ public abstract class EventConsumerGrain : Grain, IEventConsumerGrain
     /// <summary>Applies batches of this partition in one transaction, exactly once per event (see <see cref="ConsumerTransaction"/>).</summary>
     protected abstract Task<ConsumerTransaction.Applied> ApplyAsync(IReadOnlyList<RedemptionEventBatch> batches);
 
+    /// <summary>
+    /// Tests only: whether a delivered batch is lost on its way in, as a message lost between silos would be. Given the
+    /// consumer kind (the grain's type name), the partition and the batch.
+    /// </summary>
+    internal static Func<string, int, RedemptionEventBatch, bool>? LoseForTests { get; set; }
+
     private async Task EnqueueAsync(RedemptionEventBatch batch)
     {
+        if (LoseForTests?.Invoke(GetType().Name, Partition, batch) == true)
+        {
+            return;
+        }
+
         while (_buffered >= MaxBuffered)
         {
             await _flushing; // back-pressure: the stream waits while the buffer is full

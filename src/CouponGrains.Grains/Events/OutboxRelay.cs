@@ -20,10 +20,11 @@ namespace CouponGrains.Grains.Events;
 /// <para>
 /// It reads only rows whose transaction is below the oldest one still open, so no row can ever turn up behind
 /// what it has read. Each partition's batches are contiguous: a batch starts where the partition's previous one
-/// ended. A consumer that finds a batch starting after its offset has lost one, and drops it; the relay notices
-/// an offset that stood still behind what it sent for <see cref="PipelineOptions.ReplayAfterSeconds"/> and sends
-/// the partition again from that offset. A relay that starts (a restart, a failover) sends every partition from
-/// its slowest consumer's offset. That is the at-least-once half; the offsets are the exactly-once half.
+/// ended. A consumer that finds a batch starting after its offset has lost one: it drops it and says so on its
+/// offset row, and the relay sends the partition again from that offset. An offset that stands still behind what
+/// was sent for <see cref="PipelineOptions.StalledAfterSeconds"/> (an activation that died with a full buffer, and
+/// nothing after it) is sent again too. A relay that starts (a restart, a failover) sends every partition from its
+/// slowest consumer's offset. That is the at-least-once half; the offsets are the exactly-once half.
 /// </para>
 /// </summary>
 public sealed class OutboxRelay(
@@ -100,22 +101,25 @@ public sealed class OutboxRelay(
     /// <summary>A consumer's offset in a partition as last seen, and since when it has stood there.</summary>
     private readonly record struct Seen(EventPosition Offset, DateTime Since);
 
+    /// <summary>A consumer's offset row: where it stands, and whether its last transaction dropped batches after a gap.</summary>
+    private readonly record struct Offset(EventPosition At, bool Gap);
+
     private async Task LeadAsync(NpgsqlConnection lockConnection, CancellationToken ct)
     {
         var streams = client.GetStreamProvider(PipelineNames.StreamProvider);
         var partitions = await LayoutAsync(ct);
-        var stallAfter = TimeSpan.FromSeconds(Math.Max(1, _options.ReplayAfterSeconds));
         var offsets = await OffsetsAsync(partitions, ct);
 
         // Where each partition's last batch ended: a new relay starts every partition at its slowest consumer.
         var sent = new EventPosition[partitions];
         for (var p = 0; p < partitions; p++)
         {
-            sent[p] = PipelineNames.Consumers.Select(c => offsets[(c, p)]).Min();
+            sent[p] = PipelineNames.Consumers.Select(c => offsets[(c, p)].At).Min();
         }
 
         var cursor = sent.Min();
         var seen = new Dictionary<(string, int), Seen>();
+        var replayed = new DateTime[partitions];
         var lastCheck = DateTime.UtcNow;
         var lastHousekeeping = DateTime.UtcNow;
         while (!ct.IsCancellationRequested)
@@ -133,9 +137,9 @@ public sealed class OutboxRelay(
             {
                 lastCheck = now;
                 offsets = await OffsetsAsync(partitions, ct);
-                await ReplayAsync(streams, partitions, offsets, sent, seen, stallAfter, now, ct);
+                await ReplayAsync(streams, partitions, offsets, sent, seen, replayed, now, ct);
                 await AdvanceIdleAsync(partitions, sent, cursor, ct);
-                await SweepAsync(offsets.Values.Min(), ct);
+                await SweepAsync(offsets.Values.Min(o => o.At), ct);
             }
 
             if (now - lastHousekeeping >= TimeSpan.FromMinutes(1))
@@ -176,62 +180,75 @@ public sealed class OutboxRelay(
     }
 
     /// <summary>Every consumer's offset in every partition (a missing row is created at the start).</summary>
-    private async Task<Dictionary<(string, int), EventPosition>> OffsetsAsync(int partitions, CancellationToken ct)
+    private async Task<Dictionary<(string, int), Offset>> OffsetsAsync(int partitions, CancellationToken ct)
     {
         await using var command = _db.CreateCommand(
             """
             INSERT INTO pipeline_offsets (consumer, part)
             SELECT c, p FROM unnest(@consumers) AS c CROSS JOIN generate_series(0, @partitions - 1) AS p
             ON CONFLICT DO NOTHING;
-            SELECT consumer, part, tx, seq FROM pipeline_offsets WHERE consumer = ANY(@consumers) AND part < @partitions;
+            SELECT consumer, part, tx, seq, gap_at IS NOT NULL FROM pipeline_offsets WHERE consumer = ANY(@consumers) AND part < @partitions;
             """);
         command.Parameters.Add(SqlParameters.Texts("consumers", PipelineNames.Consumers));
         command.Parameters.AddWithValue("partitions", partitions);
-        var offsets = new Dictionary<(string, int), EventPosition>();
+        var offsets = new Dictionary<(string, int), Offset>();
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
-            offsets[(reader.GetString(0), reader.GetInt32(1))] = new EventPosition(reader.GetInt64(2), reader.GetInt64(3));
+            offsets[(reader.GetString(0), reader.GetInt32(1))] = new Offset(new EventPosition(reader.GetInt64(2), reader.GetInt64(3)), reader.GetBoolean(4));
         }
 
         return offsets;
     }
 
     /// <summary>
-    /// Sends a partition again from the offset of a consumer that has stood still behind what was sent to the
-    /// partition for <paramref name="stallAfter"/>: it lost a batch, or its activation died with a full buffer. A
-    /// consumer that is merely behind keeps moving and is left alone, so replays never pile onto a backlog. The
-    /// other consumers of the partition receive the replay too and skip what their offsets have passed.
+    /// Sends a partition again from the offset of a consumer that reported a gap (it dropped batches after one was
+    /// lost), or that has stood still behind what was sent to the partition for <see cref="PipelineOptions.StalledAfterSeconds"/>
+    /// (its activation died with a full buffer, and no batch came after to show the gap). A partition is sent again at
+    /// most every <see cref="PipelineOptions.ReplayAfterSeconds"/>, so the replay has time to arrive. A consumer that
+    /// is merely behind keeps moving and reports nothing, so replays never pile onto a backlog. The other consumers of
+    /// the partition receive the replay too and skip what their offsets have passed.
     /// </summary>
-    private async Task ReplayAsync(IStreamProvider streams, int partitions, Dictionary<(string, int), EventPosition> offsets,
-        EventPosition[] sent, Dictionary<(string, int), Seen> seen, TimeSpan stallAfter, DateTime now, CancellationToken ct)
+    private async Task ReplayAsync(IStreamProvider streams, int partitions, Dictionary<(string, int), Offset> offsets,
+        EventPosition[] sent, Dictionary<(string, int), Seen> seen, DateTime[] replayed, DateTime now, CancellationToken ct)
     {
+        var stalledAfter = TimeSpan.FromSeconds(Math.Max(1, _options.StalledAfterSeconds));
+        var spacing = TimeSpan.FromSeconds(Math.Max(1, _options.ReplayAfterSeconds));
         for (var p = 0; p < partitions; p++)
         {
             EventPosition? from = null;
             foreach (var consumer in PipelineNames.Consumers)
             {
                 var offset = offsets[(consumer, p)];
-                if (offset >= sent[p])
+                if (offset.At >= sent[p])
                 {
                     seen.Remove((consumer, p));
                     continue;
                 }
 
-                if (!seen.TryGetValue((consumer, p), out var last) || last.Offset != offset)
+                if (!seen.TryGetValue((consumer, p), out var last) || last.Offset != offset.At)
                 {
-                    seen[(consumer, p)] = new Seen(offset, now);
+                    seen[(consumer, p)] = last = new Seen(offset.At, now);
                 }
-                else if (now - last.Since >= stallAfter)
+
+                if (offset.Gap || now - last.Since >= stalledAfter)
                 {
-                    from = from is { } f && f < offset ? f : offset;
-                    seen[(consumer, p)] = new Seen(offset, now); // give the replay time to arrive
+                    from = from is { } f && f < offset.At ? f : offset.At;
                 }
             }
 
-            if (from is not { } start)
+            if (from is not { } start || now - replayed[p] < spacing)
             {
                 continue;
+            }
+
+            replayed[p] = now;
+            foreach (var consumer in PipelineNames.Consumers)
+            {
+                if (seen.TryGetValue((consumer, p), out var last))
+                {
+                    seen[(consumer, p)] = last with { Since = now }; // a stalled consumer waits its full time again
+                }
             }
 
             logger.LogInformation("Pipeline partition {Partition}: a consumer stands at {Offset} behind {Sent}; sending again", p, start, sent[p]);

@@ -29,11 +29,17 @@ public sealed class PipelineOptions
     public int ConsumerTransactions { get; set; } = 2;
 
     /// <summary>
-    /// A consumer whose offset has stood this long behind what the relay sent its partition is sent the partition
-    /// again from that offset (it lost a batch, or its activation died with a full buffer). A consumer that is
-    /// merely behind keeps moving and is not sent anything twice.
+    /// A partition is sent again (from the offset of a consumer that reported a gap) at most this often, so that a
+    /// replay has time to arrive before the next.
     /// </summary>
     public int ReplayAfterSeconds { get; set; } = 3;
+
+    /// <summary>
+    /// A consumer whose offset has stood this long behind what the relay sent its partition, without reporting a gap,
+    /// is sent the partition again from there (its activation died with a full buffer and nothing came after). A
+    /// consumer that is merely behind keeps moving.
+    /// </summary>
+    public int StalledAfterSeconds { get; set; } = 30;
 
     /// <summary>How often each silo reloads the blacklist from PostgreSQL (local changes apply at once).</summary>
     public int BlacklistRefreshSeconds { get; set; } = 5;

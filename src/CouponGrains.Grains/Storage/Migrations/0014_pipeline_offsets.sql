@@ -19,13 +19,16 @@ CREATE INDEX IF NOT EXISTS outbox_position ON outbox (tx, seq);
 ALTER TABLE outbox DROP CONSTRAINT IF EXISTS outbox_event_id_key;
 
 -- How far each consumer has applied each partition: every event of the partition at or below (tx, seq)
--- is applied, in the same transaction that moved the offset.
+-- is applied, in the same transaction that moved the offset. gap_at: the consumer's last transaction
+-- dropped batches that started after its offset (one before them was lost); the relay sends the
+-- partition again from the offset.
 CREATE TABLE IF NOT EXISTS pipeline_offsets (
     consumer   text        NOT NULL,
     part       integer     NOT NULL,
     tx         bigint      NOT NULL DEFAULT 0,
     seq        bigint      NOT NULL DEFAULT 0,
     applied_at timestamptz NOT NULL DEFAULT now(),
+    gap_at     timestamptz,
     PRIMARY KEY (consumer, part)
 );
 

@@ -1,0 +1,46 @@
+using CouponGrains.Contracts.Events;
+using CouponGrains.Grains.Analytics;
+using CouponGrains.Grains.Events;
+using CouponGrains.IntegrationTests.Infrastructure;
+
+namespace CouponGrains.IntegrationTests.Pipeline;
+
+[Collection(PipelineCollection.Name)]
+public sealed class LostBatchTests(PipelineFixture fixture)
+{
+    /// <summary>
+    /// A batch lost on its way to one consumer (as a message between silos can be): the next batch shows the consumer
+    /// the gap, it reports it, and the relay sends the partition again from its offset. Every consumer ends with every
+    /// event applied once.
+    /// </summary>
+    [Fact]
+    public async Task ABatchLostOnTheWayIsSentAgainAndAppliedOnce()
+    {
+        var dealer = "D-LB-" + Guid.NewGuid().ToString("N")[..6];
+        await fixture.PutDealerAsync(dealer);
+        var (campaign, code) = await fixture.CampaignWithCodeAsync(discount: 300);
+        var lost = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        EventConsumerGrain.LoseForTests = (kind, partition, batch) =>
+            kind == nameof(AnalyticsConsumerGrain) && batch.Events.Any(e => e.CampaignId == campaign) && lost.TrySetResult(partition);
+        int partition;
+        try
+        {
+            await fixture.RedeemAsync(fixture.Admin, code, dealer);
+            partition = await lost.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            await fixture.RedeemAsync(fixture.Admin, code, dealer);
+            await fixture.WaitForEmptyOutboxAsync();
+        }
+        finally
+        {
+            EventConsumerGrain.LoseForTests = null;
+        }
+
+        var totals = await Pipeline.TotalsAsync(fixture.ConnectionString, campaign);
+        Assert.Equal((2L, 600L), totals[0][dealer]);
+        Assert.Equal(totals[0], totals[1]);
+        Assert.Equal(totals[0], totals[2]);
+        Assert.False(await TestPostgres.ScalarAsync<bool>(fixture.ConnectionString,
+            "SELECT gap_at IS NOT NULL FROM pipeline_offsets WHERE consumer = @c AND part = @p",
+            ("c", PipelineNames.Analytics), ("p", partition)));
+    }
+}
