@@ -28,7 +28,9 @@ public sealed class CapShardGrain(RedemptionLedger ledger, TimeProvider time) : 
     /// <summary>
     /// An order's stacking slots are busy for the seconds its codes are entered and then never again:
     /// kept for minutes they were most of a hot shard's members (two per redemption), its heap and its
-    /// sweeps. Dropped sooner, a late code on the order reads the slot from the ledger again.
+    /// sweeps. Now a slot is dropped as soon as its holds are committed (kept 30 s, each outlived a gen0
+    /// collection and left gen1 to collect it), and a slot whose holds were released goes after this long
+    /// idle. The next code on the order reads the slot from the ledger again.
     /// </summary>
     private static readonly TimeSpan s_orderIdle = TimeSpan.FromSeconds(30);
     private readonly Dictionary<string, Member> _members = new(StringComparer.Ordinal);
@@ -119,6 +121,12 @@ public sealed class CapShardGrain(RedemptionLedger ledger, TimeProvider time) : 
             if (_members.TryGetValue(slots[i], out var entry))
             {
                 entry.Escrow.Confirm(redemptionIds[i]);
+                if (entry.IsOrder && entry.Escrow.PendingHolds == 0)
+                {
+                    // Committed, so the ledger has it for the next code on this order (a load starts only for a slot
+                    // not in memory, so none can be under way with an older read).
+                    _members.Remove(slots[i]);
+                }
             }
         }
 
@@ -189,7 +197,7 @@ public sealed class CapShardGrain(RedemptionLedger ledger, TimeProvider time) : 
                 _ => CapScope.Customer,
             };
             var totals = await ledger.TotalsAsync(scope, slot.CampaignId, slot.Member, slot.Branch, slot.From, slot.To);
-            var entry = new Member(new Escrow(), scope.IsOrder() ? s_orderIdle : s_idle) { LastUsed = UtcNow };
+            var entry = new Member(new Escrow(), scope.IsOrder()) { LastUsed = UtcNow };
             entry.Escrow.Load(slot.CountsAmount ? totals.Amount : totals.Count, totals.Count, totals.RecentlyReversed, UtcNow);
             _members[key] = entry;
             return entry;
@@ -229,12 +237,15 @@ public sealed class CapShardGrain(RedemptionLedger ledger, TimeProvider time) : 
         }
     }
 
-    private sealed class Member(Escrow escrow, TimeSpan idle)
+    private sealed class Member(Escrow escrow, bool isOrder)
     {
         public Escrow Escrow { get; } = escrow;
 
+        /// <summary>An order's stacking slot: dropped once its holds are committed, or after <see cref="s_orderIdle"/> without use.</summary>
+        public bool IsOrder { get; } = isOrder;
+
         /// <summary>How long the member stays loaded with nothing held and no use.</summary>
-        public TimeSpan Idle { get; } = idle;
+        public TimeSpan Idle => IsOrder ? s_orderIdle : s_idle;
 
         public DateTime LastUsed { get; set; }
     }
