@@ -108,7 +108,7 @@ public sealed class OutboxRelay(
     {
         var streams = client.GetStreamProvider(PipelineNames.StreamProvider);
         var partitions = await LayoutAsync(ct);
-        var offsets = await OffsetsAsync(partitions, ct);
+        var offsets = await OffsetsAsync(partitions, create: true, ct);
 
         // Where each partition's last batch ended: a new relay starts every partition at its slowest consumer.
         var sent = new EventPosition[partitions];
@@ -136,7 +136,7 @@ public sealed class OutboxRelay(
             if (now - lastCheck >= TimeSpan.FromSeconds(1))
             {
                 lastCheck = now;
-                offsets = await OffsetsAsync(partitions, ct);
+                offsets = await OffsetsAsync(partitions, create: false, ct);
                 await ReplayAsync(streams, partitions, offsets, sent, seen, replayed, now, ct);
                 await AdvanceIdleAsync(partitions, sent, cursor, ct);
                 await SweepAsync(offsets.Values.Min(o => o.At), ct);
@@ -179,16 +179,18 @@ public sealed class OutboxRelay(
         return partitions;
     }
 
-    /// <summary>Every consumer's offset in every partition (a missing row is created at the start).</summary>
-    private async Task<Dictionary<(string, int), Offset>> OffsetsAsync(int partitions, CancellationToken ct)
+    /// <summary>Every consumer's offset in every partition (missing rows are created when the relay starts to lead).</summary>
+    private async Task<Dictionary<(string, int), Offset>> OffsetsAsync(int partitions, bool create, CancellationToken ct)
     {
-        await using var command = _db.CreateCommand(
+        const string createRows =
             """
             INSERT INTO pipeline_offsets (consumer, part)
             SELECT c, p FROM unnest(@consumers) AS c CROSS JOIN generate_series(0, @partitions - 1) AS p
             ON CONFLICT DO NOTHING;
-            SELECT consumer, part, tx, seq, gap_at IS NOT NULL FROM pipeline_offsets WHERE consumer = ANY(@consumers) AND part < @partitions;
-            """);
+            """;
+        await using var command = _db.CreateCommand(
+            (create ? createRows : "") +
+            "SELECT consumer, part, tx, seq, gap_at IS NOT NULL FROM pipeline_offsets WHERE consumer = ANY(@consumers) AND part < @partitions");
         command.Parameters.Add(SqlParameters.Texts("consumers", PipelineNames.Consumers));
         command.Parameters.AddWithValue("partitions", partitions);
         var offsets = new Dictionary<(string, int), Offset>();
