@@ -95,6 +95,14 @@ public sealed class ClusterTests(ITestOutputHelper output)
         Assert.Equal(slots, view["redemptionCount"]!.GetValue<long>());
         var coupon = (await api.GetFromJsonAsync<JsonObject>($"/api/v1/coupons/{code}"))!;
         Assert.Equal(slots, coupon["uses"]!.GetValue<long>());
+
+        // Nothing lost downstream either: whatever pipeline consumers (or the relay) lived on the victim died with their
+        // buffers, and settlement and analytics still end with every redemption once.
+        await Pipeline.Pipeline.WaitForEmptyOutboxAsync(cluster.ConnectionString, TimeSpan.FromSeconds(90));
+        var totals = await Pipeline.Pipeline.TotalsAsync(cluster.ConnectionString, campaign);
+        Assert.Equal(((long)slots, slots * Discount), totals[0]["D-CLUSTER"]);
+        Assert.Equal(totals[0], totals[1]);
+        Assert.Equal(totals[0], totals[2]);
     }
 
     [Fact]
