@@ -5,8 +5,8 @@ using CouponGrains.IntegrationTests.Infrastructure;
 
 namespace CouponGrains.IntegrationTests.Pipeline;
 
-[Collection(PipelineCollection.Name)]
-public sealed class LostBatchTests(PipelineFixture fixture)
+[Collection(LossyPipelineCollection.Name)]
+public sealed class LostBatchTests(LossyPipelineFixture fixture)
 {
     /// <summary>
     /// A batch lost on its way to one consumer (as a message between silos can be): the next batch shows the consumer
@@ -42,5 +42,36 @@ public sealed class LostBatchTests(PipelineFixture fixture)
         Assert.False(await TestPostgres.ScalarAsync<bool>(fixture.ConnectionString,
             "SELECT gap_at IS NOT NULL FROM pipeline_offsets WHERE consumer = @c AND part = @p",
             ("c", PipelineNames.Analytics), ("p", partition)));
+    }
+
+    /// <summary>
+    /// A batch lost with nothing after it on its partition, as when a consumer's activation dies with a full buffer at
+    /// the end of a burst: no later batch shows the gap, so the relay sends the partition again once the consumer's
+    /// offset has stood still behind it for <c>Pipeline:StalledAfterSeconds</c> (2 s here).
+    /// </summary>
+    [Fact]
+    public async Task ABatchLostWithNothingAfterItIsSentAgainWhenTheConsumerStalls()
+    {
+        var dealer = "D-LS-" + Guid.NewGuid().ToString("N")[..6];
+        await fixture.PutDealerAsync(dealer);
+        var (campaign, code) = await fixture.CampaignWithCodeAsync(discount: 400);
+        var lost = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        EventConsumerGrain.LoseForTests = (kind, _, batch) =>
+            kind == nameof(AnalyticsConsumerGrain) && batch.Events.Any(e => e.CampaignId == campaign) && lost.TrySetResult();
+        try
+        {
+            await fixture.RedeemAsync(fixture.Admin, code, dealer);
+            await lost.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            await fixture.WaitForEmptyOutboxAsync(TimeSpan.FromSeconds(30));
+        }
+        finally
+        {
+            EventConsumerGrain.LoseForTests = null;
+        }
+
+        var totals = await Pipeline.TotalsAsync(fixture.ConnectionString, campaign);
+        Assert.Equal((1L, 400L), totals[0][dealer]);
+        Assert.Equal(totals[0], totals[1]);
+        Assert.Equal(totals[0], totals[2]);
     }
 }

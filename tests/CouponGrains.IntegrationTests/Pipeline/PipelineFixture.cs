@@ -13,7 +13,7 @@ using Npgsql;
 namespace CouponGrains.IntegrationTests.Pipeline;
 
 /// <summary>A silo on its own database for the pipeline tests (no scheduled settlement: the tests run it).</summary>
-public sealed class PipelineFixture : ApiFixture
+public class PipelineFixture : ApiFixture
 {
     protected override void Configure(IDictionary<string, string?> settings)
     {
@@ -100,6 +100,25 @@ public sealed class PipelineFixture : ApiFixture
 public sealed class PipelineCollection : ICollectionFixture<PipelineFixture>
 {
     public const string Name = "pipeline";
+}
+
+/// <summary>
+/// A pipeline silo whose relay sends a stalled consumer its partition again after 2 s instead of 30 s, for the tests
+/// that lose batches on purpose (through a process-wide hook, so they share this one collection and run one at a time).
+/// </summary>
+public sealed class LossyPipelineFixture : PipelineFixture
+{
+    protected override void Configure(IDictionary<string, string?> settings)
+    {
+        base.Configure(settings);
+        settings["Pipeline__StalledAfterSeconds"] = "2";
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class LossyPipelineCollection : ICollectionFixture<LossyPipelineFixture>
+{
+    public const string Name = "pipeline-lossy";
 }
 
 /// <summary>
