@@ -32,6 +32,8 @@ public abstract class EventConsumerGrain : Grain, IEventConsumerGrain
 
     protected int Partition => int.Parse(this.GetPrimaryKeyString(), System.Globalization.CultureInfo.InvariantCulture);
 
+    private ILogger Logger => ServiceProvider.GetRequiredService<ILogger<EventConsumerGrain>>();
+
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         var stream = this.GetStreamProvider(PipelineNames.StreamProvider)
@@ -88,7 +90,7 @@ public abstract class EventConsumerGrain : Grain, IEventConsumerGrain
                 if (applied.Batches < take)
                 {
                     // A batch before these was lost: the relay sends it again with everything after it.
-                    ServiceProvider.GetRequiredService<ILogger<EventConsumerGrain>>().LogInformation(
+                    Logger.LogInformation(
                         "Pipeline consumer {Grain} stands at {Offset} and dropped {Count} batches that start later",
                         GetType().Name, applied.Offset, take - applied.Batches);
                 }
@@ -96,8 +98,7 @@ public abstract class EventConsumerGrain : Grain, IEventConsumerGrain
             catch (Exception e)
             {
                 // Keep them and try again shortly; if this activation dies first, the relay sends them again.
-                ServiceProvider.GetRequiredService<ILogger<EventConsumerGrain>>()
-                    .LogWarning(e, "Pipeline consumer {Grain} failed to apply {Count} batches; retrying", GetType().Name, take);
+                Logger.LogWarning(e, "Pipeline consumer {Grain} failed to apply {Count} batches; retrying", GetType().Name, take);
                 await Task.Delay(TimeSpan.FromSeconds(1));
                 continue;
             }

@@ -128,7 +128,7 @@ public sealed class OutboxRelay(
             if (rows.Count > 0)
             {
                 var through = rows[^1].Position;
-                await PublishAsync(streams, partitions, rows, sent, through, only: null);
+                await PublishAsync(streams, partitions, rows, sent, through);
                 cursor = through;
             }
 
@@ -259,9 +259,9 @@ public sealed class OutboxRelay(
             {
                 var rows = await ReadAsync(position, upTo, ct);
                 var through = rows.Count < _options.BatchSize ? upTo : rows[^1].Position;
-                var replay = new EventPosition[partitions];
-                replay[p] = position;
-                await PublishAsync(streams, partitions, rows, replay, through, only: p);
+
+                // Sent even when none of the range is this partition's, so that its consumers move past it.
+                await PublishAsync(streams, p, rows.Where(r => PipelineNames.Partition(r.DealerId, partitions) == p).ToArray(), position, through);
                 position = through;
             }
         }
@@ -273,32 +273,29 @@ public sealed class OutboxRelay(
     /// partition has been sent already (at or before its start) are left out.
     /// </summary>
     private async Task PublishAsync(IStreamProvider streams, int partitions, List<RedemptionEvent> rows, EventPosition[] sent,
-        EventPosition through, int? only)
+        EventPosition through)
     {
         var tasks = new List<Task>();
         foreach (var group in rows.GroupBy(r => PipelineNames.Partition(r.DealerId, partitions)))
         {
             var p = group.Key;
             var events = group.Where(e => e.Position > sent[p]).ToArray();
-            if (events.Length == 0 || (only is { } o && o != p))
+            if (events.Length > 0)
             {
-                continue;
+                tasks.Add(PublishAsync(streams, p, events, sent[p], through));
+                sent[p] = through;
             }
-
-            tasks.Add(streams.GetStream<RedemptionEventBatch>(StreamId.Create(PipelineNames.Namespace, p.ToString(System.Globalization.CultureInfo.InvariantCulture)))
-                .OnNextAsync(new RedemptionEventBatch(events, sent[p], through)));
-            sent[p] = through;
-            Interlocked.Add(ref _published, events.Length);
-        }
-
-        if (only is { } single && sent[single] < through)
-        {
-            // Nothing of this partition in the range: still say so, so its consumers move past it.
-            tasks.Add(streams.GetStream<RedemptionEventBatch>(StreamId.Create(PipelineNames.Namespace, single.ToString(System.Globalization.CultureInfo.InvariantCulture)))
-                .OnNextAsync(new RedemptionEventBatch([], sent[single], through)));
         }
 
         await Task.WhenAll(tasks);
+    }
+
+    /// <summary>Publishes one partition's events after <paramref name="from"/> up to <paramref name="through"/> as one batch.</summary>
+    private Task PublishAsync(IStreamProvider streams, int partition, RedemptionEvent[] events, EventPosition from, EventPosition through)
+    {
+        Interlocked.Add(ref _published, events.Length);
+        return streams.GetStream<RedemptionEventBatch>(StreamId.Create(PipelineNames.Namespace, partition.ToString(System.Globalization.CultureInfo.InvariantCulture)))
+            .OnNextAsync(new RedemptionEventBatch(events, from, through));
     }
 
     /// <summary>
