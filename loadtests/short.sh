@@ -17,10 +17,10 @@ psql -h "$host" -p "$port" -U postgres -d postgres -qc "CREATE DATABASE $db"
 export ConnectionStrings__Postgres="Host=$host;Port=$port;Username=postgres;Database=$db;Maximum Pool Size=100"
 export Api__BootstrapAdminKey="cg_load_short_$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')"
 
-http_port=$(pg_free_port)
+read -r http_port silo_port gateway_port < <(pg_free_ports 3)
 log="$(mktemp /tmp/coupongrains-load-silo.XXXXXX.log)"
 reports="$(mktemp -d /tmp/coupongrains-load-report.XXXXXX)"
-Orleans__SiloPort=$(pg_free_port) Orleans__GatewayPort=$(pg_free_port) Orleans__ClusterId="load-$$" Logging__LogLevel__Default=Warning \
+Orleans__SiloPort=$silo_port Orleans__GatewayPort=$gateway_port Orleans__ClusterId="load-$$" Logging__LogLevel__Default=Warning \
     dotnet silo/CouponGrains.Silo/bin/Release/net10.0/CouponGrains.Silo.dll --urls "http://127.0.0.1:$http_port" >"$log" 2>&1 &
 silo=$!
 cleanup() {

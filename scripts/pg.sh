@@ -6,7 +6,8 @@
 #   pg_start <datadir> <port>      # initdb if needed, start on 127.0.0.1:<port>
 #   pg_create_db <port> <dbname>   # create the database if it does not exist
 #   pg_stop <datadir>              # fast shutdown, ignored if not running
-#   pg_free_port                   # print a free TCP port in 20000-40000
+#   pg_free_port                   # print a free TCP port below the ephemeral range
+#   pg_free_ports <n>              # print n distinct free ports on one line
 #
 # When running as root every PostgreSQL command runs as the "postgres" OS user
 # (PostgreSQL refuses to run as root) and the data directory is chowned to it.
@@ -209,17 +210,34 @@ _pg_port_in_use() {
     return 1
 }
 
-pg_free_port() {
-    local i port
-    for ((i = 0; i < 200; i++)); do
-        port=$((20000 + RANDOM % 20001))
+# Ports are drawn below the kernel's ephemeral range, where outgoing connections take their local
+# ports: a port from that range can be taken by a client socket before the server meant for it binds.
+# pg_free_ports <n> prints n distinct ports on one line (read -r a b c < <(pg_free_ports 3)).
+pg_free_ports() {
+    local want="${1:-1}" i port top=32767 found=" "
+    if [[ -r /proc/sys/net/ipv4/ip_local_port_range ]]; then
+        read -r top _ </proc/sys/net/ipv4/ip_local_port_range
+        top=$((top - 1))
+        ((top > 21000)) || top=32767
+    fi
+    for ((i = 0; i < 500 && want > 0; i++)); do
+        port=$((20000 + RANDOM % (top - 20000 + 1)))
+        [[ "$found" == *" $port "* ]] && continue
         if ! _pg_port_in_use "$port"; then
-            printf '%s\n' "$port"
-            return 0
+            found+="$port "
+            want=$((want - 1))
         fi
     done
-    _pg_log "error: no free TCP port found in 20000-40000"
-    return 1
+    if ((want > 0)); then
+        _pg_log "error: no free TCP port found in 20000-$top"
+        return 1
+    fi
+    found="${found# }"
+    printf '%s\n' "${found% }"
+}
+
+pg_free_port() {
+    pg_free_ports 1
 }
 
 # pg_create_db <port> <dbname>

@@ -44,10 +44,53 @@ public static class TestPostgres
         return (T)(await command.ExecuteScalarAsync())!;
     }
 
+    private static readonly HashSet<int> HandedOut = [];
+
+    /// <summary>A port nothing listens on, below the kernel's ephemeral range: a port from that range
+    /// can be taken by any outgoing connection (the silo's own PostgreSQL pool) before the process it
+    /// was meant for binds it. No port is handed out twice in one test run.</summary>
     public static int FreePort()
     {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        var below = EphemeralStart();
+        lock (HandedOut)
+        {
+            for (var attempt = 0; attempt < 500; attempt++)
+            {
+                var port = Random.Shared.Next(20000, below);
+                if (HandedOut.Contains(port))
+                {
+                    continue;
+                }
+
+                try
+                {
+                    using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
+                    listener.Start();
+                }
+                catch (System.Net.Sockets.SocketException)
+                {
+                    continue;
+                }
+
+                HandedOut.Add(port);
+                return port;
+            }
+        }
+
+        throw new InvalidOperationException($"No free TCP port in 20000-{below - 1}.");
+    }
+
+    private static int EphemeralStart()
+    {
+        try
+        {
+            var range = File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range").Split((char[])['\t', ' ', '\n'], StringSplitOptions.RemoveEmptyEntries);
+            var start = int.Parse(range[0]);
+            return start > 21000 ? start : 32768;
+        }
+        catch (IOException)
+        {
+            return 32768;
+        }
     }
 }
