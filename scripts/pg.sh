@@ -161,7 +161,7 @@ pg_start() {
     # but a live server from another data dir on the same port would not.
     _pg_log "starting PostgreSQL ($PG_BIN) on 127.0.0.1:$port, data $datadir"
     if ! _pg_run "$PG_BIN/pg_ctl" -D "$datadir" -l "$logfile" -w -t 60 \
-            -o "-p $port -k $sockdir -c listen_addresses=127.0.0.1 -c max_connections=300 -c synchronous_commit=on -c shared_buffers=256MB -c fsync=on" \
+            -o "-p $port -k $sockdir -c listen_addresses=127.0.0.1 -c max_connections=300 -c synchronous_commit=on -c shared_buffers=256MB -c fsync=on -c track_wal_io_timing=on" \
             start >/dev/null; then
         _pg_log "error: PostgreSQL failed to start; see $logfile"
         tail -n 20 "$logfile" >&2 || true

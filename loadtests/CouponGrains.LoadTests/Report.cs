@@ -26,13 +26,41 @@ public sealed record ScenarioReport(string Name, string Model, RunStats Stats, L
             max = Stats.Latency.GetMaxValue() / 1000.0,
         },
         outcomes = Stats.Outcomes.OrderBy(o => o.Key).ToDictionary(o => o.Key, o => o.Value),
-        timeline = Stats.Timeline.Select(t => new { seconds = t.At, answers = t.Count, p50 = t.P50, p99 = t.P99, max = t.Max }),
+        timeline = Stats.Timeline.Select(t => new { seconds = t.At, answers = t.Count, p50 = t.P50, p99 = t.P99, max = t.Max, walFlushes = t.WalFlushes, flushMs = t.FlushMs }),
+        slowSeconds = SlowSeconds() is { } slow
+            ? new { slow.Seconds, slow.Of, slow.FlushMs, slow.OtherFlushMs, slow.Flushes, slow.OtherFlushes }
+            : null,
         invariants = Invariants.Select(i => new { i.Name, i.Violations, i.Detail }),
     };
 
+    /// <summary>
+    /// The seconds whose p99 is above twice the median second's p99, and the WAL flushes in them against the other
+    /// seconds (mean duration and flushes a second). Null when there is no timeline or flushes were not timed.
+    /// </summary>
+    public (int Seconds, int Of, double FlushMs, double OtherFlushMs, double Flushes, double OtherFlushes)? SlowSeconds()
+    {
+        var timed = Stats.Timeline.Where(t => t.Count > 0 && t.FlushMs is not null).ToList();
+        if (timed.Count < 4)
+        {
+            return null;
+        }
+
+        var median = timed.Select(t => t.P99).Order().ElementAt(timed.Count / 2);
+        var slow = timed.Where(t => t.P99 > 2 * median).ToList();
+        var other = timed.Where(t => t.P99 <= 2 * median).ToList();
+        return (slow.Count, timed.Count, Mean(slow, t => t.FlushMs!.Value), Mean(other, t => t.FlushMs!.Value),
+            Mean(slow, t => t.WalFlushes!.Value), Mean(other, t => t.WalFlushes!.Value));
+
+        static double Mean(List<SecondStats> seconds, Func<SecondStats, double> value) =>
+            seconds.Count == 0 ? 0 : Math.Round(seconds.Average(value), 2);
+    }
+
     public string Summary() =>
         $"[{Name}] ok {Stats.Ok} fail {Stats.Failed} rps {Stats.Rps:F0} p50 {Ms(50):F2} ms p99 {Ms(99):F2} ms max {Stats.Latency.GetMaxValue() / 1000.0:F1} ms; " +
-        $"invariant violations {Invariants.Sum(i => i.Violations)}";
+        $"invariant violations {Invariants.Sum(i => i.Violations)}" +
+        (SlowSeconds() is { Seconds: > 0 } slow
+            ? $"; {slow.Seconds} of {slow.Of} seconds at over twice the median p99, with WAL flushes of {slow.FlushMs:F2} ms against {slow.OtherFlushMs:F2} ms"
+            : "");
 
     public string ToMarkdown()
     {
@@ -54,13 +82,22 @@ public sealed record ScenarioReport(string Name, string Model, RunStats Stats, L
         if (Stats.Timeline.Count > 0)
         {
             md.AppendLine();
-            md.AppendLine("Each second (answers in it, their latency in ms):");
+            md.AppendLine("Each second (answers in it, their latency in ms; PostgreSQL's WAL flushes in it and their mean ms):");
             md.AppendLine();
-            md.AppendLine("| s | answers | p50 | p99 | max |");
-            md.AppendLine("|---:|---:|---:|---:|---:|");
+            md.AppendLine("| s | answers | p50 | p99 | max | WAL flushes | flush ms |");
+            md.AppendLine("|---:|---:|---:|---:|---:|---:|---:|");
             foreach (var t in Stats.Timeline)
             {
-                md.AppendLine(CultureInfo.InvariantCulture, $"| {t.At:F0} | {t.Count} | {t.P50:F1} | {t.P99:F1} | {t.Max:F1} |");
+                md.AppendLine(CultureInfo.InvariantCulture,
+                    $"| {t.At:F0} | {t.Count} | {t.P50:F1} | {t.P99:F1} | {t.Max:F1} | {t.WalFlushes?.ToString(CultureInfo.InvariantCulture) ?? "-"} | {t.FlushMs?.ToString("F2", CultureInfo.InvariantCulture) ?? "-"} |");
+            }
+
+            if (SlowSeconds() is { } slow)
+            {
+                md.AppendLine();
+                md.AppendLine(CultureInfo.InvariantCulture,
+                    $"Seconds with a p99 above twice the median second's: {slow.Seconds} of {slow.Of}. WAL flushes in them: {slow.Flushes:F0} a second of {slow.FlushMs:F2} ms, " +
+                    $"against {slow.OtherFlushes:F0} a second of {slow.OtherFlushMs:F2} ms in the others.");
             }
         }
 

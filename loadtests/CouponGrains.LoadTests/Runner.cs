@@ -8,8 +8,11 @@ namespace CouponGrains.LoadTests;
 
 public sealed record Acknowledged(string Id, int Campaign, long Discount, string IdempotencyKey);
 
-/// <summary>The answers of one progress window: count and latency percentiles in milliseconds.</summary>
-public sealed record SecondStats(double At, long Count, double P50, double P99, double Max);
+/// <summary>
+/// The answers of one progress window: count and latency percentiles in milliseconds, and PostgreSQL's WAL flushes
+/// in it with their mean duration when they were sampled (<see cref="WalFlushes"/>).
+/// </summary>
+public sealed record SecondStats(double At, long Count, double P50, double P99, double Max, long? WalFlushes = null, double? FlushMs = null);
 
 /// <summary>What one measured run saw.</summary>
 public sealed class RunStats
@@ -33,14 +36,18 @@ public sealed class RunStats
     public double Rps => (Ok + Failed) / Elapsed.TotalSeconds;
 
     /// <summary>Closes the current window (about a second) and starts the next; a stall shows here as one bad second.</summary>
-    public SecondStats TakeSecond(double at)
+    public SecondStats TakeSecond(double at, (long Flushes, double? MeanMs)? wal = null)
     {
         lock (Latency)
         {
-            var window = _second.TotalCount == 0
+            var window = (_second.TotalCount == 0
                 ? new SecondStats(Math.Round(at, 1), 0, 0, 0, 0)
                 : new SecondStats(Math.Round(at, 1), _second.TotalCount, _second.GetValueAtPercentile(50) / 1000.0,
-                    _second.GetValueAtPercentile(99) / 1000.0, _second.GetMaxValue() / 1000.0);
+                    _second.GetValueAtPercentile(99) / 1000.0, _second.GetMaxValue() / 1000.0)) with
+            {
+                WalFlushes = wal?.Flushes,
+                FlushMs = wal?.MeanMs,
+            };
             _second.Reset();
             Timeline.Add(window);
             return window;
@@ -77,17 +84,20 @@ public sealed class RunStats
 /// </summary>
 public static class Runner
 {
-    public static async Task<RunStats> RunAsync(Scenario scenario, HttpClient http, GrainDriver? grains, Settings settings, TimeSpan duration, bool record)
+    public static async Task<RunStats> RunAsync(Scenario scenario, HttpClient http, GrainDriver? grains, Settings settings, TimeSpan duration, bool record,
+        WalFlushes? wal = null)
     {
         var stats = new RunStats();
+        wal?.Take(); // the first second counts from here, not from the scenario before
         var clock = Stopwatch.StartNew();
         long sequence = Random.Shared.NextInt64(1L << 40);
         using var progress = new Timer(_ =>
         {
-            var second = stats.TakeSecond(clock.Elapsed.TotalSeconds);
+            var second = stats.TakeSecond(clock.Elapsed.TotalSeconds, wal?.Take());
             Console.Error.Write(
                 $"\r  {clock.Elapsed.TotalSeconds,5:F1}s  ok {stats.Ok,8}  fail {stats.Failed,6}  rps {(stats.Ok + stats.Failed) / Math.Max(0.001, clock.Elapsed.TotalSeconds),8:F0}" +
-                $"  last second: {second.Count,6} answers p50 {second.P50,7:F1} ms p99 {second.P99,7:F1} ms max {second.Max,7:F1} ms   ");
+                $"  last second: {second.Count,6} answers p50 {second.P50,7:F1} ms p99 {second.P99,7:F1} ms max {second.Max,7:F1} ms" +
+                (second.FlushMs is { } flush ? $"  WAL flushes {second.WalFlushes,4} of {flush,5:F2} ms   " : "   "));
         }, null, 1000, 1000);
         if (settings.Model == "open")
         {
