@@ -42,8 +42,11 @@ peer_spread="$(sed -n 's/^spread (1,000 campaigns) redemptions\/s: \([0-9]*\)/\1
 export ConnectionStrings__Postgres="Host=127.0.0.1;Port=$port;Username=postgres;Database=coupongrains_bench;Maximum Pool Size=100"
 export Api__BootstrapAdminKey="cg_bench_$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')"
 dotnet build -c Release CouponGrains.sln -v q -nologo >/dev/null
-http_port="$(pg_free_port)"
-Logging__LogLevel__Default=Warning dotnet silo/CouponGrains.Silo/bin/Release/net10.0/CouponGrains.Silo.dll \
+# Ports of its own: the grain-level driver finds the gateway through this database's membership table, and a
+# silo left running elsewhere on the default ports would otherwise answer it (from another database).
+read -r http_port silo_port gateway_port < <(pg_free_ports 3)
+Orleans__SiloPort=$silo_port Orleans__GatewayPort=$gateway_port Logging__LogLevel__Default=Warning \
+    dotnet silo/CouponGrains.Silo/bin/Release/net10.0/CouponGrains.Silo.dll \
     --urls "http://127.0.0.1:$http_port" >"$tmp/silo.log" 2>&1 &
 silo_pid=$!
 for _ in $(seq 1 120); do
