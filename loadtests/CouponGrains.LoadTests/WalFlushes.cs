@@ -30,15 +30,17 @@ public sealed class WalFlushes : IDisposable
             return null;
         }
 
+        var connection = new NpgsqlConnection(connectionString);
         try
         {
-            var connection = new NpgsqlConnection(connectionString);
             connection.Open();
             using var setting = new NpgsqlCommand("SELECT current_setting('track_wal_io_timing')::bool", connection);
             return new WalFlushes(connection, (bool)setting.ExecuteScalar()!);
         }
         catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
         {
+            // pg_stat_wal is PostgreSQL 14 and later; an older server, or none, leaves the timeline without flushes.
+            connection.Dispose();
             Console.Error.WriteLine($"WAL flushes are not sampled: {e.Message}");
             return null;
         }
