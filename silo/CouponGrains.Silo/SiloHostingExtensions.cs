@@ -28,6 +28,14 @@ public sealed class SiloOptions
 
     /// <summary>Listen on every interface (containers) rather than only on the advertised address.</summary>
     public bool ListenOnAnyHostAddress { get; set; }
+
+    /// <summary>
+    /// Above this share of the memory the process may have (the machine's, a container's limit, or
+    /// <c>DOTNET_GCHeapHardLimit</c>), the silo deactivates its least recently used grains until it is
+    /// ten points lower. Holds of a shed cap grain fail safe: its fence turns their redemptions away (503).
+    /// 0 turns shedding off.
+    /// </summary>
+    public double ShedActivationsAbovePercent { get; set; } = 80;
 }
 
 public static class SiloHostingExtensions
@@ -76,6 +84,16 @@ public static class SiloHostingExtensions
                 o.ConnectionString = connectionString;
             });
             orleans.AddCouponGrainsPipelineStreams();
+            if (silo.ShedActivationsAbovePercent > 0)
+            {
+                orleans.Configure<GrainCollectionOptions>(o =>
+                {
+                    o.EnableActivationSheddingOnMemoryPressure = true;
+                    o.MemoryUsageLimitPercentage = silo.ShedActivationsAbovePercent;
+                    o.MemoryUsageTargetPercentage = Math.Max(1, silo.ShedActivationsAbovePercent - 10);
+                });
+            }
+
             if (silo.Dashboard)
             {
                 orleans.AddDashboard(o => o.HideTrace = true);

@@ -72,6 +72,7 @@ public abstract class EscrowGrain(RedemptionLedger ledger, TimeProvider time) : 
             }
         }
 
+        OnHoldsSettled();
         return Task.CompletedTask;
     }
 
@@ -83,7 +84,13 @@ public abstract class EscrowGrain(RedemptionLedger ledger, TimeProvider time) : 
             other.Release(redemptionId);
         }
 
+        OnHoldsSettled();
         return Task.CompletedTask;
+    }
+
+    /// <summary>Called after holds were confirmed, released or resolved; a grain with nothing left to guard may leave memory.</summary>
+    protected virtual void OnHoldsSettled()
+    {
     }
 
     public Task RestoreAsync(string redemptionId, string restoreId, long amount)
@@ -127,6 +134,7 @@ public abstract class EscrowGrain(RedemptionLedger ledger, TimeProvider time) : 
         {
             _sweeper?.Dispose();
             _sweeper = null;
+            OnHoldsSettled();
         }
     }
 }

@@ -9,8 +9,11 @@ namespace CouponGrains.Grains.Coupons;
 /// <summary>
 /// One coupon code. Loads its row and its committed uses when activated; uses are an escrow cap
 /// whose limit is the coupon's max uses (null: unlimited, e.g. a public code capped by budget).
+/// A million issued coupons are rows, not activations: a grain lives while its code is in use, leaves
+/// memory as soon as its last use has committed (or at once for an unknown code), and otherwise after
+/// two idle minutes.
 /// </summary>
-[GrainType("coupon"), CollectionAgeLimit(Minutes = 10)]
+[GrainType("coupon"), CollectionAgeLimit(Minutes = 2)]
 public sealed class CouponGrain(CouponStore coupons, RedemptionLedger ledger, TimeProvider time)
     : EscrowGrain(ledger, time), ICouponGrain
 {
@@ -47,7 +50,13 @@ public sealed class CouponGrain(CouponStore coupons, RedemptionLedger ledger, Ti
             _usesReadAt = Time.GetUtcNow();
         }
 
-        return _row is null ? null : View(_row);
+        if (_row is null)
+        {
+            DeactivateOnIdle();
+            return null;
+        }
+
+        return View(_row);
     }
 
     public async Task<CouponHoldResult> TryHoldAsync(string redemptionId, string dealerId)
@@ -56,10 +65,25 @@ public sealed class CouponGrain(CouponStore coupons, RedemptionLedger ledger, Ti
         return Hold(redemptionId, dealerId);
     }
 
+    /// <summary>
+    /// An exhausted coupon has nothing left to guard once no hold is pending: a later attempt activates
+    /// it again (new fence, uses read from the ledger) and is refused. Single-use codes, the common kind,
+    /// so stay in memory only from their first hold to its commit.
+    /// </summary>
+    protected override void OnHoldsSettled()
+    {
+        if (Escrow.PendingHolds == 0 && _row is { MaxUses: { } max } && Escrow.Used >= max)
+        {
+            DeactivateOnIdle();
+        }
+    }
+
     private CouponHoldResult Hold(string redemptionId, string dealerId)
     {
         if (_row is null)
         {
+            // Guessed codes must not pile up as activations; the next attempt looks the code up again.
+            DeactivateOnIdle();
             return Reject(RejectionCode.CouponNotFound, "No such coupon code.");
         }
 
