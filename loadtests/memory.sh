@@ -4,7 +4,13 @@
 #   loadtests/memory.sh <silo-url> <admin-key> <silo-pid> [coupons] [redemptions]
 set -euo pipefail
 url="$1"; key="$2"; pid="$3"; total="${4:-1000000}"; redeem="${5:-20000}"
-rss() { awk '/VmRSS/ {printf "%.0f MiB", $2 / 1024}' "/proc/$pid/status"; }
+# Resident memory, the managed heap after the last collection, and coupon grain activations (from /metrics).
+rss() {
+  local metrics; metrics=$(curl -fsS "$url/metrics" || true)
+  awk '/VmRSS/ {printf "%.0f MiB", $2 / 1024}' "/proc/$pid/status"
+  printf ', managed heap %s MiB' "$(awk '/^dotnet_gc_last_collection_heap_size_bytes/ {s += $NF} END {printf "%.0f", s / 1048576}' <<<"$metrics")"
+  printf ', coupon activations %s' "$(awk '/^orleans_catalog_activations\{.*grain_type="coupon"/ {n = $NF} END {print n + 0}' <<<"$metrics")"
+}
 api() { curl -fsS -H "X-Api-Key: $key" -H 'Content-Type: application/json' "$@"; }
 echo "silo RSS at start: $(rss)"
 campaign=$(api -X POST "$url/api/v1/campaigns" -d '{"name":"memory","kind":"dealer_promo","currency":"INR","budget":1000000000000,
@@ -29,5 +35,5 @@ shuf -n "$redeem" "$codes" | while read -r code; do
 done >"$codes.curl"
 curl -s --no-progress-meter --parallel --parallel-max 32 -K "$codes.curl" 2>/dev/null | sort | uniq -c | sed 's/^/  HTTP status count: /' || true
 used=$(api "$url/api/v1/campaigns/$campaign" | sed -n 's/.*"redemptionCount":\([0-9]*\).*/\1/p')
-echo "redeemed $used of a sample of $redeem codes (each now an active coupon grain); silo RSS: $(rss)"
+echo "redeemed $used of a sample of $redeem codes; silo RSS: $(rss)"
 rm -f "$codes" "$codes.curl"
