@@ -48,6 +48,9 @@ public class ApiFixture : IAsyncLifetime
             ["Api__BootstrapAdminKey"] = AdminKey,
             ["Api__DealerRequestsPerSecond"] = "100000",
             ["Api__DealerBurst"] = "100000",
+            // The shared admin key sends unknown codes in many tests; one more test must not push it over the
+            // limit. The limiter is tested on a fixture of its own (AbuseTests).
+            ["Abuse__FailedCodeLimit"] = "100000",
             ["Approvals__SecondApproverAbove"] = SecondApproverAbove.ToString(),
             ["Orleans__SiloPort"] = TestPostgres.FreePort().ToString(),
             ["Orleans__GatewayPort"] = TestPostgres.FreePort().ToString(),
