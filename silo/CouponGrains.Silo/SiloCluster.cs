@@ -2,6 +2,7 @@ using System.Data.Common;
 using System.Net;
 using System.Net.Sockets;
 using CouponGrains.Api.Observability;
+using CouponGrains.Grains.Events;
 using CouponGrains.Grains.Storage;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
@@ -54,11 +55,17 @@ public sealed class SiloActiveHealthCheck(IServiceProvider services) : IHealthCh
     }
 }
 
-/// <summary>Exports the ledger's group-commit statistics (batches, rows) as observable counters.</summary>
-public sealed class LedgerMetrics(RedemptionLedger ledger, CouponGrainsMetrics metrics) : IHostedService
+/// <summary>Exports the ledger's group-commit statistics (batches, rows) and the outbox relay's progress as observable counters.</summary>
+public sealed class LedgerMetrics(RedemptionLedger ledger, OutboxRelay relay, CouponGrainsMetrics metrics) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
+        metrics.ObserveTotal("coupongrains.pipeline.relay.published", "{event}", "Events the outbox relay published (replays included).",
+            () => relay.Stats.Published);
+        metrics.ObserveTotal("coupongrains.pipeline.relay.deleted", "{row}", "Outbox rows the relay deleted once every consumer had applied them.",
+            () => relay.Stats.Deleted);
+        metrics.ObserveTotal("coupongrains.pipeline.relay.reads", "{read}", "Reads of the outbox by the leading relay.",
+            () => relay.Stats.Reads);
         metrics.ObserveTotal("coupongrains.ledger.batches", "{batch}", "Ledger INSERT batches committed; rows / batches is the mean batch size.",
             () => ledger.Stats.Batches);
         metrics.ObserveTotal("coupongrains.ledger.rows", "{row}", "Ledger rows written in those batches.", () => ledger.Stats.Rows);

@@ -41,9 +41,14 @@ public sealed class OutboxRelay(
     private readonly NpgsqlDataSource _db = database.DataSource;
     private long _published;
     private long _deleted;
+    private long _reads;
 
-    /// <summary>Events published (first time and replays) and outbox rows deleted by this silo, for metrics.</summary>
-    public (long Published, long Deleted) Stats => (Interlocked.Read(ref _published), Interlocked.Read(ref _deleted));
+    /// <summary>
+    /// Events published (first time and replays), outbox rows deleted, and reads of the outbox made by this silo's
+    /// relay while it leads: a read that finds nothing while the outbox has rows means the horizon is held back.
+    /// </summary>
+    public (long Published, long Deleted, long Reads) Stats =>
+        (Interlocked.Read(ref _published), Interlocked.Read(ref _deleted), Interlocked.Read(ref _reads));
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -125,6 +130,7 @@ public sealed class OutboxRelay(
         while (!ct.IsCancellationRequested)
         {
             var rows = await ReadAsync(cursor, s_end, ct);
+            Interlocked.Increment(ref _reads);
             if (rows.Count > 0)
             {
                 var through = rows[^1].Position;
