@@ -29,6 +29,7 @@ public abstract class EventConsumerGrain : Grain, IEventConsumerGrain
     private readonly List<RedemptionEventBatch> _buffer = [];
     private int _buffered;
     private Task _flushing = Task.CompletedTask;
+    private IDeliveryFaults? _faults;
 
     protected int Partition => int.Parse(this.GetPrimaryKeyString(), System.Globalization.CultureInfo.InvariantCulture);
 
@@ -36,6 +37,7 @@ public abstract class EventConsumerGrain : Grain, IEventConsumerGrain
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        _faults = ServiceProvider.GetService<IDeliveryFaults>();
         var stream = this.GetStreamProvider(PipelineNames.StreamProvider)
             .GetStream<RedemptionEventBatch>(StreamId.Create(PipelineNames.Namespace, this.GetPrimaryKeyString()));
         await stream.SubscribeAsync((batch, _) => EnqueueAsync(batch));
@@ -47,15 +49,9 @@ public abstract class EventConsumerGrain : Grain, IEventConsumerGrain
     /// <summary>Applies batches of this partition in one transaction, exactly once per event (see <see cref="ConsumerTransaction"/>).</summary>
     protected abstract Task<ConsumerTransaction.Applied> ApplyAsync(IReadOnlyList<RedemptionEventBatch> batches);
 
-    /// <summary>
-    /// Tests only: whether a delivered batch is lost on its way in, as a message lost between silos would be. Given the
-    /// consumer kind (the grain's type name), the partition and the batch.
-    /// </summary>
-    internal static Func<string, int, RedemptionEventBatch, bool>? LoseForTests { get; set; }
-
     private async Task EnqueueAsync(RedemptionEventBatch batch)
     {
-        if (LoseForTests?.Invoke(GetType().Name, Partition, batch) == true)
+        if (_faults?.Lose(GetType().Name, Partition, batch) == true)
         {
             return;
         }
@@ -107,4 +103,14 @@ public abstract class EventConsumerGrain : Grain, IEventConsumerGrain
             _buffered -= batches.Sum(b => b.Events.Length);
         }
     }
+}
+
+/// <summary>
+/// Fault injection for a silo's tests: whether a delivered batch is lost on its way in, as a message lost between
+/// silos would be. Not registered in a running product, where nothing is lost on purpose.
+/// </summary>
+public interface IDeliveryFaults
+{
+    /// <summary>Given the consumer kind (the grain's type name), the partition and the batch.</summary>
+    bool Lose(string consumerKind, int partition, RedemptionEventBatch batch);
 }

@@ -3,6 +3,8 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CouponGrains.IntegrationTests.Infrastructure;
 
@@ -39,6 +41,11 @@ public class ApiFixture : IAsyncLifetime
     {
     }
 
+    /// <summary>Services the silo starts with besides its own; a derived fixture adds test seams.</summary>
+    protected virtual void ConfigureServices(IServiceCollection services)
+    {
+    }
+
     public async Task InitializeAsync()
     {
         ConnectionString = await TestPostgres.CreateDatabaseAsync("cg_api");
@@ -65,7 +72,7 @@ public class ApiFixture : IAsyncLifetime
                 Environment.SetEnvironmentVariable(name, value);
             }
 
-            _factory = new WebApplicationFactory<Program>();
+            _factory = new WebApplicationFactory<Program>().WithWebHostBuilder(b => b.ConfigureTestServices(ConfigureServices));
             Admin = Client(AdminKey);
             var ready = await Admin.GetAsync("/health/ready");
             ready.EnsureSuccessStatusCode();

@@ -42,7 +42,7 @@ public sealed class LostBatchTests(LossyPipelineFixture fixture)
         await fixture.PutDealerAsync(dealer);
         var (campaign, code) = await fixture.CampaignWithCodeAsync(discount);
         var lost = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
-        EventConsumerGrain.LoseForTests = (kind, partition, batch) =>
+        fixture.Faults.Lose = (kind, partition, batch) =>
             kind == nameof(AnalyticsConsumerGrain) && batch.Events.Any(e => e.CampaignId == campaign) && lost.TrySetResult(partition);
         int partition;
         try
@@ -58,7 +58,7 @@ public sealed class LostBatchTests(LossyPipelineFixture fixture)
         }
         finally
         {
-            EventConsumerGrain.LoseForTests = null;
+            fixture.Faults.Lose = null;
         }
 
         var totals = await Pipeline.TotalsAsync(fixture.ConnectionString, campaign);

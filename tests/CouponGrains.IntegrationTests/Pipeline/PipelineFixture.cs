@@ -103,16 +103,30 @@ public sealed class PipelineCollection : ICollectionFixture<PipelineFixture>
 }
 
 /// <summary>
-/// A pipeline silo whose relay sends a stalled consumer its partition again after 2 s instead of 30 s, for the tests
-/// that lose batches on purpose (through a process-wide hook, so they share this one collection and run one at a time).
+/// A pipeline silo whose relay sends a stalled consumer its partition again after 2 s instead of 30 s, and whose
+/// consumers lose the batches <see cref="Faults"/> picks, for the tests that lose batches on purpose (they share
+/// this one collection and run one at a time).
 /// </summary>
 public sealed class LossyPipelineFixture : PipelineFixture
 {
+    public LosingDeliveries Faults { get; } = new();
+
     protected override void Configure(IDictionary<string, string?> settings)
     {
         base.Configure(settings);
         settings["Pipeline__StalledAfterSeconds"] = "2";
     }
+
+    protected override void ConfigureServices(IServiceCollection services) => services.AddSingleton<IDeliveryFaults>(Faults);
+}
+
+/// <summary>Loses a delivered batch when <see cref="Lose"/> is set and says so; nothing otherwise.</summary>
+public sealed class LosingDeliveries : IDeliveryFaults
+{
+    public Func<string, int, RedemptionEventBatch, bool>? Lose { get; set; }
+
+    bool IDeliveryFaults.Lose(string consumerKind, int partition, RedemptionEventBatch batch) =>
+        Lose?.Invoke(consumerKind, partition, batch) == true;
 }
 
 [CollectionDefinition(Name)]
