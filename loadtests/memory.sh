@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Silo memory with many issued coupons: issues N coupons (default 1,000,000) through the API on a
-# running silo, redeems a sample of them, and prints the silo's resident memory at each step.
-#   loadtests/memory.sh <silo-url> <admin-key> <silo-pid> [coupons] [redemptions]
+# running silo, redeems a sample of them, optionally looks up another sample (each lookup keeps a coupon
+# grain active for two idle minutes), and prints the silo's resident memory at each step.
+#   loadtests/memory.sh <silo-url> <admin-key> <silo-pid> [coupons] [redemptions] [lookups]
 set -euo pipefail
-url="$1"; key="$2"; pid="$3"; total="${4:-1000000}"; redeem="${5:-20000}"
+url="$1"; key="$2"; pid="$3"; total="${4:-1000000}"; redeem="${5:-20000}"; lookups="${6:-0}"
 # Resident memory, the managed heap after the last collection, and coupon grain activations (from /metrics).
 rss() {
   local metrics; metrics=$(curl -fsS "$url/metrics" || true)
@@ -36,4 +37,12 @@ done >"$codes.curl"
 curl -s --no-progress-meter --parallel --parallel-max 32 -K "$codes.curl" 2>/dev/null | sort | uniq -c | sed 's/^/  HTTP status count: /' || true
 used=$(api "$url/api/v1/campaigns/$campaign" | sed -n 's/.*"redemptionCount":\([0-9]*\).*/\1/p')
 echo "redeemed $used of a sample of $redeem codes; silo RSS: $(rss)"
+if [[ "$lookups" -gt 0 ]]; then
+  start=$(date +%s)
+  shuf -n "$lookups" "$codes" | while read -r code; do
+    printf 'url = "%s/api/v1/coupons/%s"\nheader = "X-Api-Key: %s"\noutput = "/dev/null"\nwrite-out = "%%{http_code}\\n"\nnext\n' "$url" "$code" "$key"
+  done >"$codes.curl"
+  curl -s --no-progress-meter --parallel --parallel-max 32 -K "$codes.curl" 2>/dev/null | sort | uniq -c | sed 's/^/  HTTP status count: /' || true
+  echo "looked up $lookups codes in $(( $(date +%s) - start )) s; silo RSS: $(rss)"
+fi
 rm -f "$codes" "$codes.curl"
