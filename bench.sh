@@ -12,25 +12,13 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
 cd "$ROOT"
 # shellcheck source=scripts/pg.sh
 source "$ROOT/scripts/pg.sh"
+# shellcheck source=scripts/bench-env.sh
+source "$ROOT/scripts/bench-env.sh"
 secs="${1:-15}"
 concurrency="${2:-128}"
 warmup="${3:-20}"
 
-pg_ensure_installed
-tmp="$(mktemp -d /tmp/coupongrains-bench.XXXXXX)"
-chmod 755 "$tmp"
-silo_pid=""
-cleanup() {
-    set +e
-    [[ -n "$silo_pid" ]] && kill "$silo_pid" 2>/dev/null && wait "$silo_pid" 2>/dev/null
-    pg_stop "$tmp/pg/data"
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-mkdir -p "$tmp/pg/data"
-port="$(pg_free_port)"
-pg_start "$tmp/pg/data" "$port"
-pg_create_db "$port" coupongrains_bench
+bench_start_postgres coupongrains_bench
 
 echo "== SQL peer (pgbench, ${secs}s, 32 clients) =="
 peer_script="$ROOT/../shared/bench/sql-peer.sh"
@@ -39,20 +27,7 @@ echo "$peer_out"
 peer_hot="$(sed -n 's/^hot (1 campaign) redemptions\/s: \([0-9]*\)/\1/p' <<<"$peer_out")"
 peer_spread="$(sed -n 's/^spread (1,000 campaigns) redemptions\/s: \([0-9]*\)/\1/p' <<<"$peer_out")"
 
-export ConnectionStrings__Postgres="Host=127.0.0.1;Port=$port;Username=postgres;Database=coupongrains_bench;Maximum Pool Size=100"
-export Api__BootstrapAdminKey="cg_bench_$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')"
-dotnet build -c Release CouponGrains.sln -v q -nologo >/dev/null
-# Ports of its own: the grain-level driver finds the gateway through this database's membership table, and a
-# silo left running elsewhere on the default ports would otherwise answer it (from another database).
-read -r http_port silo_port gateway_port < <(pg_free_ports 3)
-Orleans__SiloPort=$silo_port Orleans__GatewayPort=$gateway_port Logging__LogLevel__Default=Warning \
-    dotnet silo/CouponGrains.Silo/bin/Release/net10.0/CouponGrains.Silo.dll \
-    --urls "http://127.0.0.1:$http_port" >"$tmp/silo.log" 2>&1 &
-silo_pid=$!
-for _ in $(seq 1 120); do
-    http_ready "$http_port" /health/ready && break
-    sleep 0.5
-done
+bench_start_silo
 
 echo "== CouponGrains through the HTTP API (closed model, ${concurrency} users, ${secs}s after ${warmup}s warm-up) =="
 dotnet loadtests/CouponGrains.LoadTests/bin/Release/net10.0/CouponGrains.LoadTests.dll \

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Shared by bench.sh and loadtests/latency.sh (source it after scripts/pg.sh): a throwaway PostgreSQL and
+# one silo on it, both stopped and removed on exit.
+
+# bench_start_postgres <name>: starts PostgreSQL in a temporary folder, creates database <name> and exports
+# ConnectionStrings__Postgres and Api__BootstrapAdminKey for the silo and the load console. Sets tmp and port.
+bench_start_postgres() {
+    local db="$1"
+    pg_ensure_installed
+    tmp="$(mktemp -d /tmp/coupongrains-bench.XXXXXX)"
+    chmod 755 "$tmp"
+    silo_pid=""
+    trap bench_cleanup EXIT
+    mkdir -p "$tmp/pg/data"
+    port="$(pg_free_port)"
+    pg_start "$tmp/pg/data" "$port"
+    pg_create_db "$port" "$db"
+    export ConnectionStrings__Postgres="Host=127.0.0.1;Port=$port;Username=postgres;Database=$db;Maximum Pool Size=100"
+    export Api__BootstrapAdminKey="cg_bench_$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')"
+}
+
+# bench_start_silo: builds the solution and starts a silo on ports of its own, waiting until it is ready.
+# Sets http_port and silo_pid. Its own ports: the grain-level driver finds the gateway through this database's
+# membership table, and a silo left running elsewhere on the default ports would otherwise answer it.
+bench_start_silo() {
+    local silo_port gateway_port
+    dotnet build -c Release CouponGrains.sln -v q -nologo >/dev/null
+    read -r http_port silo_port gateway_port < <(pg_free_ports 3)
+    Orleans__SiloPort=$silo_port Orleans__GatewayPort=$gateway_port Logging__LogLevel__Default=Warning \
+        dotnet silo/CouponGrains.Silo/bin/Release/net10.0/CouponGrains.Silo.dll \
+        --urls "http://127.0.0.1:$http_port" >"$tmp/silo.log" 2>&1 &
+    silo_pid=$!
+    for _ in $(seq 1 120); do
+        http_ready "$http_port" /health/ready && return 0
+        sleep 0.5
+    done
+    echo "the silo did not become ready; its log: $tmp/silo.log" >&2
+    return 1
+}
+
+bench_cleanup() {
+    set +e
+    [[ -n "${silo_pid:-}" ]] && kill "$silo_pid" 2>/dev/null && wait "$silo_pid" 2>/dev/null
+    pg_stop "$tmp/pg/data"
+    rm -rf "$tmp"
+}
