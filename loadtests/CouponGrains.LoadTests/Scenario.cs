@@ -31,6 +31,14 @@ public sealed class Scenario
     public long? DealerCap { get; init; }
     public int? BranchQuota { get; init; }
     public long Budget { get; init; }
+
+    /// <summary>
+    /// This set-up's own tag, in its codes and its customers' ids: the scenarios run one after another on one
+    /// database, and each is to meet customers of its own, not the history (fraud flags, customer-dealer counts)
+    /// that the one before left behind.
+    /// </summary>
+    public required string Run { get; init; }
+
     private Zipf? _zipf;
 
     public static readonly string[] All = ["hot", "spread", "mixed", "caprace", "storm", "churn"];
@@ -88,6 +96,7 @@ public sealed class Scenario
         return new Scenario
         {
             Name = name, Campaigns = ids, Codes = codes, Dealers = dealers, Budget = budget, DealerCap = dealerCap, BranchQuota = branchQuota,
+            Run = run,
         };
     }
 
@@ -177,7 +186,7 @@ public sealed class Scenario
         var branch = random.Next(2) == 0 ? "B" : "C";
         var customer = random.Next(100_000);
         var body = FormattableString.Invariant(
-            $$"""{"code":"{{Codes[campaign]}}","dealerId":"{{DealerPrefix}}{{dealer}}","branchId":"{{DealerPrefix}}{{dealer}}-{{branch}}","orderId":"SO-{{sequence}}","region":"west","customer":{"id":"C-{{customer}}","tags":[]},"lines":[{"sku":"BP-220","category":"brakes","quantity":4,"unitPrice":185000,"unitCost":131000}]}""");
+            $$"""{"code":"{{Codes[campaign]}}","dealerId":"{{DealerPrefix}}{{dealer}}","branchId":"{{DealerPrefix}}{{dealer}}-{{branch}}","orderId":"SO-{{sequence}}","region":"west","customer":{"id":"C-{{Run}}-{{customer}}","tags":[]},"lines":[{"sku":"BP-220","category":"brakes","quantity":4,"unitPrice":185000,"unitCost":131000}]}""");
         return (campaign, Encoding.UTF8.GetBytes(body));
     }
 }
@@ -196,7 +205,7 @@ public static class ScenarioContexts
             BranchId = $"{dealer}-{(random.Next(2) == 0 ? "B" : "C")}",
             OrderId = $"SO-{sequence}",
             Region = "west",
-            Customer = new OrderCustomer { Id = $"C-{random.Next(100_000)}" },
+            Customer = new OrderCustomer { Id = $"C-{scenario.Run}-{random.Next(100_000)}" },
             Lines = [new OrderLine { Sku = "BP-220", Category = "brakes", Quantity = 4, UnitPrice = 185_000, UnitCost = 131_000 }],
         });
     }
