@@ -13,6 +13,9 @@ rss() {
   printf ', coupon activations %s' "$(awk '/^orleans_catalog_activations\{.*grain_type="coupon"/ {n = $NF} END {print n + 0}' <<<"$metrics")"
 }
 api() { curl -fsS -H "X-Api-Key: $key" -H 'Content-Type: application/json' "$@"; }
+# One curl process, many parallel requests (a process per request would measure fork, not the silo):
+# sends every request of a curl config file and counts the answers by status.
+send_all() { curl -s --no-progress-meter --parallel --parallel-max 32 -K "$1" 2>/dev/null | sort | uniq -c | sed 's/^/  HTTP status count: /' || true; }
 echo "silo RSS at start: $(rss)"
 campaign=$(api -X POST "$url/api/v1/campaigns" -d '{"name":"memory","kind":"dealer_promo","currency":"INR","budget":1000000000000,
   "validFrom":"2026-01-01T00:00:00","validUntil":"2030-01-01T00:00:00","timeZone":"UTC","discount":{"type":"fixed","amount":100}}' \
@@ -28,13 +31,12 @@ for _ in $(seq 1 $((total / 100000))); do
   api -X POST "$url/api/v1/campaigns/$campaign/coupons" -d '{"count":100000}' | grep -o '"[2-9A-Z]\{4\}-[2-9A-Z]\{4\}-[2-9A-Z]\{4\}"' | tr -d '"' >>"$codes"
 done
 echo "issued $(wc -l <"$codes") coupons in $(( $(date +%s) - start )) s; silo RSS: $(rss)"
-# One curl process, many parallel requests: a process per request would measure fork, not the silo.
 shuf -n "$redeem" "$codes" | while read -r code; do
   printf 'url = "%s/api/v1/redemptions"\nheader = "X-Api-Key: %s"\nheader = "Content-Type: application/json"\n' "$url" "$key"
   printf 'header = "Idempotency-Key: mem-%s"\noutput = "/dev/null"\nwrite-out = "%%{http_code}\\n"\n' "$code"
   printf 'data = "{\\"code\\":\\"%s\\",\\"dealerId\\":\\"MEM-1\\",\\"orderId\\":\\"SO-%s\\",\\"lines\\":[{\\"sku\\":\\"X\\",\\"quantity\\":1,\\"unitPrice\\":10000}]}"\nnext\n' "$code" "$code"
 done >"$codes.curl"
-curl -s --no-progress-meter --parallel --parallel-max 32 -K "$codes.curl" 2>/dev/null | sort | uniq -c | sed 's/^/  HTTP status count: /' || true
+send_all "$codes.curl"
 used=$(api "$url/api/v1/campaigns/$campaign" | sed -n 's/.*"redemptionCount":\([0-9]*\).*/\1/p')
 echo "redeemed $used of a sample of $redeem codes; silo RSS: $(rss)"
 if [[ "$lookups" -gt 0 ]]; then
@@ -42,7 +44,7 @@ if [[ "$lookups" -gt 0 ]]; then
   shuf -n "$lookups" "$codes" | while read -r code; do
     printf 'url = "%s/api/v1/coupons/%s"\nheader = "X-Api-Key: %s"\noutput = "/dev/null"\nwrite-out = "%%{http_code}\\n"\nnext\n' "$url" "$code" "$key"
   done >"$codes.curl"
-  curl -s --no-progress-meter --parallel --parallel-max 32 -K "$codes.curl" 2>/dev/null | sort | uniq -c | sed 's/^/  HTTP status count: /' || true
+  send_all "$codes.curl"
   echo "looked up $lookups codes in $(( $(date +%s) - start )) s; silo RSS: $(rss)"
 fi
 rm -f "$codes" "$codes.curl"
