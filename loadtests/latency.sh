@@ -44,8 +44,10 @@ hz="$(getconf CLK_TCK)"
 silo0="$(ticks "/proc/$silo_pid/stat")"; pg0="$(postgres_ticks)"; load0="$(ticks "/proc/$load_pid/stat")"; n0="$(redemptions)"
 sleep 20
 silo1="$(ticks "/proc/$silo_pid/stat")"; pg1="$(postgres_ticks)"; load1="$(ticks "/proc/$load_pid/stat")"; n1="$(redemptions)"
-wait "$load_pid" || echo "the load console exited non-zero (see the invariant results above)" >&2
+console=0
+wait "$load_pid" || console=$?
 grep -E '^\[|reports written' "$tmp/load.log"
+(( console == 0 )) || echo "the load console exited with $console (see the invariant results above)" >&2
 awk -v n="$(( n1 - n0 ))" -v hz="$hz" -v s="$(( silo1 - silo0 ))" -v p="$(( pg1 - pg0 ))" -v l="$(( load1 - load0 ))" 'BEGIN {
     printf "CPU per redemption over 20 s (%d redemptions): silo %.0f us, PostgreSQL %.0f us, load generator %.0f us\n",
         n, s * 1e6 / hz / n, p * 1e6 / hz / n, l * 1e6 / hz / n }'
