@@ -165,6 +165,36 @@ public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, Re
     {
         var redemptionId = "R-" + Guid.CreateVersion7().ToString("N");
         var holds = new List<Func<Task>>(5);
+        try
+        {
+            return await HoldAndAppendAsync(redemptionId, holds, scope, key, order, requestHash, actor);
+        }
+        catch (Exception ex) when (holds.Count > 0)
+        {
+            // A grain or the database failed before the ledger was asked, or after it had written nothing under
+            // this id: what this attempt holds goes back now instead of blocking its caps until the holds expire.
+            logger.LogWarning("Redemption {RedemptionId} failed before its ledger append: {Error}", redemptionId, ex.Message);
+            await ReleaseAsync(holds, redemptionId);
+            throw;
+        }
+    }
+
+    /// <summary>Gives back what an attempt held. A release that fails leaves its hold to expire, which resolves against the ledger.</summary>
+    private async Task ReleaseAsync(List<Func<Task>> holds, string redemptionId)
+    {
+        try
+        {
+            await Task.WhenAll(holds.Select(release => release()));
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning(ex, "Releasing the holds of redemption {RedemptionId} failed; they resolve on expiry", redemptionId);
+        }
+    }
+
+    private async Task<RedeemResult> HoldAndAppendAsync(string redemptionId, List<Func<Task>> holds, string scope, string key,
+        OrderContext order, string requestHash, Actor actor)
+    {
         if (await blacklist.CheckAsync(order.DealerId, order.Customer.Id, order.Code) is { } blocked)
         {
             return await RejectAsync(scope, key, requestHash, blocked, holds);
@@ -237,9 +267,21 @@ public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, Re
                 groups.Add((shard, shardKey, groupCaps, holdsOfGroup, shard.TryHoldAsync(redemptionId, holdsOfGroup)));
             }
 
+            Exception? failure = null;
             foreach (var (shard, shardKey, groupCaps, holdsOfGroup, hold) in groups)
             {
-                var answer = await hold;
+                CapShardHold answer;
+                try
+                {
+                    answer = await hold;
+                }
+                catch (Exception ex)
+                {
+                    // The other shard's hold may have been granted: it is recorded below before this is thrown.
+                    failure ??= ex;
+                    continue;
+                }
+
                 if (answer.Refused >= 0)
                 {
                     refusal ??= groupCaps[answer.Refused].Refusal;
@@ -250,6 +292,11 @@ public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, Re
                 holds.Add(() => shard.ReleaseAsync(redemptionId, slots));
                 fences.Add(new(shard.GetGrainId().ToString(), answer.Fence));
                 held.AddRange(slots.Select(slot => (shardKey, slot)));
+            }
+
+            if (failure is not null)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
             }
         }
 
@@ -295,6 +342,12 @@ public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, Re
         try
         {
             appended = await ledger.AppendAsync(new LedgerEntry(record, scope, key, requestHash, actor, new HeldCaps(couponHeld, held, fences)));
+        }
+        catch (LedgerNotWrittenException ex)
+        {
+            logger.LogWarning("Redemption {RedemptionId} was not written: {Error}", redemptionId, ex.InnerException?.Message);
+            await ReleaseAsync(holds, redemptionId);
+            return new RedeemResult { Status = RedeemStatus.Unavailable };
         }
         catch (Exception ex)
         {

@@ -148,6 +148,15 @@ public sealed class RedemptionLedger : IAsyncDisposable
                     batch[i].Done.TrySetResult(outcomes[i]);
                 }
             }
+            catch (LedgerNotWrittenException ex)
+            {
+                // Nothing of this batch reached the ledger, nor ever will under these ids: callers release their holds.
+                _logger.LogWarning("Ledger batch of {Count} redemptions was not written: {Error}", batch.Count, ex.InnerException?.Message);
+                foreach (var item in batch)
+                {
+                    item.Done.TrySetException(ex);
+                }
+            }
             catch (Exception ex)
             {
                 // The outcome is unknown (the commit may or may not have landed): callers keep their
@@ -292,7 +301,17 @@ public sealed class RedemptionLedger : IAsyncDisposable
         // Advisory locks live in the lock manager, not in the fence rows: commits never write to them.
         // The fence check probes hold_fences by key (LATERAL, LIMIT 1 so it is not flattened into a join):
         // the generic plan built on a young table had hashed a scan of every fence, one per grain activation.
-        await using var connection = await _appends.OpenConnectionAsync();
+        NpgsqlConnection connection;
+        try
+        {
+            connection = await _appends.OpenConnectionAsync();
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+        {
+            throw new LedgerNotWrittenException(ex);
+        }
+
+        await using var _ = connection;
         await using var batchCommand = new NpgsqlBatch(connection);
         var fenceLock = new NpgsqlBatchCommand(
             """
@@ -360,13 +379,20 @@ public sealed class RedemptionLedger : IAsyncDisposable
 
         var inserted = new HashSet<string>(StringComparer.Ordinal);
         var fenced = new HashSet<string>(StringComparer.Ordinal);
-        await using (var reader = await batchCommand.ExecuteReaderAsync())
+        try
         {
+            await using var reader = await batchCommand.ExecuteReaderAsync();
             await reader.NextResultAsync(); // past the lock statement's count
             while (await reader.ReadAsync())
             {
                 (reader.GetBoolean(1) ? fenced : inserted).Add(reader.GetString(0));
             }
+        }
+        catch (PostgresException ex)
+        {
+            // The server refused the batch: its implicit transaction rolled back whole. (A broken connection
+            // is an NpgsqlException that is not a PostgresException: its outcome stays unknown.)
+            throw new LedgerNotWrittenException(ex);
         }
 
         var outcomes = new AppendStatus[n];
@@ -605,6 +631,15 @@ public sealed class RedemptionLedger : IAsyncDisposable
     }
 
     private sealed record Pending(LedgerEntry Entry, TaskCompletionSource<AppendStatus> Done);
+}
+
+/// <summary>
+/// A ledger append that is known to have written nothing: PostgreSQL could not be reached before the batch was
+/// sent, or refused the batch (its transaction rolled back). Unlike a broken connection, whose commit may have
+/// landed, its redemptions can release their holds at once.
+/// </summary>
+public sealed class LedgerNotWrittenException(Exception inner) : Exception("The ledger could not be written; nothing was.", inner)
+{
 }
 
 public enum CapScope

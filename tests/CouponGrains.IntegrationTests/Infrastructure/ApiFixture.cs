@@ -46,9 +46,12 @@ public class ApiFixture : IAsyncLifetime
     {
     }
 
+    /// <summary>Creates the silo's database and returns its connection string; a derived fixture connects otherwise.</summary>
+    protected virtual Task<string> CreateDatabaseAsync() => TestPostgres.CreateDatabaseAsync("cg_api");
+
     public async Task InitializeAsync()
     {
-        ConnectionString = await TestPostgres.CreateDatabaseAsync("cg_api");
+        ConnectionString = await CreateDatabaseAsync();
         var settings = new Dictionary<string, string?>
         {
             ["ConnectionStrings__Postgres"] = ConnectionString,

@@ -1,0 +1,120 @@
+using System.Net;
+using CouponGrains.Grains.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using CouponGrains.IntegrationTests.Infrastructure;
+
+namespace CouponGrains.IntegrationTests.Api;
+
+/// <summary>
+/// A silo of its own that connects as a role of its own, which owns the silo's database: taking the database
+/// away is then what PostgreSQL does when its connection slots run out, on this silo alone.
+/// </summary>
+public sealed class DatabaseOutageFixture : ApiFixture
+{
+    private readonly string _role = "cg_outage_" + Guid.NewGuid().ToString("N")[..12];
+
+    protected override async Task<string> CreateDatabaseAsync()
+    {
+        await OnServerAsync($"CREATE ROLE {_role} LOGIN");
+        var database = _role + "_db";
+        await OnServerAsync($"CREATE DATABASE {database} OWNER {_role}");
+        return new NpgsqlConnectionStringBuilder(TestPostgres.ServerConnectionString) { Database = database, Username = _role }.ConnectionString;
+    }
+
+    /// <summary>
+    /// Refuses the role every new connection ("too many connections for role", SQLSTATE 53300, what PostgreSQL
+    /// says when its slots run out) and empties the silo's pools, so its next statements must connect afresh.
+    /// </summary>
+    public async Task TakeDatabaseAwayAsync()
+    {
+        await OnServerAsync($"ALTER ROLE {_role} CONNECTION LIMIT 0");
+        var database = Services.GetRequiredService<Database>();
+        database.DataSource.Clear();
+        database.GenericPlans.Clear();
+        NpgsqlConnection.ClearAllPools();
+    }
+
+    public Task GiveDatabaseBackAsync() => OnServerAsync($"ALTER ROLE {_role} CONNECTION LIMIT -1");
+
+    private static async Task OnServerAsync(string sql)
+    {
+        var server = new NpgsqlConnectionStringBuilder(TestPostgres.ServerConnectionString) { Database = "postgres", Pooling = false };
+        await using var connection = new NpgsqlConnection(server.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class DatabaseOutageCollection : ICollectionFixture<DatabaseOutageFixture>
+{
+    public const string Name = "database-outage";
+}
+
+/// <summary>
+/// While PostgreSQL cannot be reached a redemption is answered 503 with Retry-After, never 500 and never 201;
+/// nothing it reserved stays reserved, and the same requests retried once the database is back are answered
+/// exactly, within the budget.
+/// </summary>
+[Collection(DatabaseOutageCollection.Name)]
+public sealed class DatabaseOutageTests(DatabaseOutageFixture api)
+{
+    private const long Discount = 1000;
+
+    /// <summary>
+    /// With a per-customer limit each redemption holds the campaign's budget, then fails activating its new customer's
+    /// cap grain, which must read PostgreSQL; without one every grain on the path is in memory and the redemption
+    /// fails at the ledger's append.
+    /// </summary>
+    [Theory]
+    [InlineData("D-OUTAGE-CAPS", true)]
+    [InlineData("D-OUTAGE-LEDGER", false)]
+    public async Task RedemptionsDuringAnOutageAre503AndTheirRetriesAfterItAreExact(string dealer, bool customerLimit)
+    {
+        await api.PutDealerAsync(dealer);
+        var campaign = await api.CreateActiveCampaignAsync(budget: 6 * Discount,
+            caps: customerLimit ? new { perCustomerRedemptions = 100 } : null);
+        var code = await api.NamedCodeAsync(campaign);
+        var first = await api.Admin.SendAsync(ApiFixture.Redeem(ApiFixture.Order(code, dealer, customerId: "C-0")));
+        Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+
+        var orders = Enumerable.Range(1, 12)
+            .Select(i => (Key: Guid.NewGuid().ToString("N"), Order: ApiFixture.Order(code, dealer, customerId: $"C-{i}")))
+            .ToArray();
+        HttpResponseMessage[] during;
+        await api.TakeDatabaseAwayAsync();
+        try
+        {
+            during = await Task.WhenAll(orders.Select(o => api.Admin.SendAsync(ApiFixture.Redeem(o.Order, o.Key))));
+        }
+        finally
+        {
+            await api.GiveDatabaseBackAsync();
+        }
+
+        foreach (var response in during)
+        {
+            Assert.True(response.StatusCode == HttpStatusCode.ServiceUnavailable,
+                $"expected 503 while the database was away, got {(int)response.StatusCode} {await ApiFixture.CodeOf(response)}");
+            Assert.NotNull(response.Headers.RetryAfter);
+        }
+
+        // The same requests again: the budget has five redemptions left, so five succeed and seven are refused.
+        var after = await Task.WhenAll(orders.Select(o => api.Admin.SendAsync(ApiFixture.Redeem(o.Order, o.Key))));
+        var answers = string.Join(", ", await Task.WhenAll(after.Select(async r => $"{(int)r.StatusCode} {await ApiFixture.CodeOf(r)}")));
+        Assert.True(after.Count(r => r.StatusCode == HttpStatusCode.Created) == 5, $"expected 5 of 12 to succeed; the answers were {answers}");
+        foreach (var refused in after.Where(r => r.StatusCode != HttpStatusCode.Created))
+        {
+            Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+            Assert.Equal("campaign_budget_exhausted", await ApiFixture.CodeOf(refused));
+        }
+
+        var view = await api.CampaignAsync(campaign);
+        Assert.Equal(6 * Discount, view["budget"]!["spent"]!.GetValue<long>());
+        Assert.Equal(0, view["budget"]!["reserved"]!.GetValue<long>());
+        Assert.Equal(6L, await TestPostgres.ScalarAsync<long>(api.ConnectionString,
+            "SELECT count(*) FROM redemptions WHERE campaign_id = @c AND status = 'committed'", ("c", campaign)));
+    }
+}
