@@ -20,13 +20,16 @@ bench_start_postgres() {
 }
 
 # bench_start_silo: builds the solution and starts a silo on ports of its own, waiting until it is ready.
+# SILO_ENV (space-separated NAME=value pairs) is given to the silo alone, not to the load console: runtime knobs
+# such as SILO_ENV="DOTNET_GCgen0size=0x10000000" are tried that way.
 # Sets http_port and silo_pid. Its own ports: the grain-level driver finds the gateway through this database's
 # membership table, and a silo left running elsewhere on the default ports would otherwise answer it.
 bench_start_silo() {
     local silo_port gateway_port
     dotnet build -c Release CouponGrains.sln -v q -nologo >/dev/null
     read -r http_port silo_port gateway_port < <(pg_free_ports 3)
-    Orleans__SiloPort=$silo_port Orleans__GatewayPort=$gateway_port Logging__LogLevel__Default=Warning \
+    # shellcheck disable=SC2086  # SILO_ENV is a list of words
+    env ${SILO_ENV:-} Orleans__SiloPort=$silo_port Orleans__GatewayPort=$gateway_port Logging__LogLevel__Default=Warning \
         dotnet silo/CouponGrains.Silo/bin/Release/net10.0/CouponGrains.Silo.dll \
         --urls "http://127.0.0.1:$http_port" >"$tmp/silo.log" 2>&1 &
     silo_pid=$!
