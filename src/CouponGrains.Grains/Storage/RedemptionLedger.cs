@@ -388,10 +388,11 @@ public sealed class RedemptionLedger : IAsyncDisposable
                 (reader.GetBoolean(1) ? fenced : inserted).Add(reader.GetString(0));
             }
         }
-        catch (PostgresException ex)
+        catch (PostgresException ex) when (ex.InvariantSeverity == "ERROR")
         {
-            // The server refused the batch: its implicit transaction rolled back whole. (A broken connection
-            // is an NpgsqlException that is not a PostgresException: its outcome stays unknown.)
+            // The server refused the batch with an ERROR: its implicit transaction rolled back whole, and the
+            // session lives on. A FATAL (the session being terminated) can follow a commit, and a broken
+            // connection is no PostgresException at all: their outcome stays unknown.
             throw new LedgerNotWrittenException(ex);
         }
 
