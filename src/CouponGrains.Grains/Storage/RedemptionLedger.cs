@@ -90,8 +90,11 @@ public sealed class RedemptionLedger : IAsyncDisposable
 
     private readonly IGrainFactory _grains;
 
-    public RedemptionLedger(Database database, IGrainFactory grains, ILogger<RedemptionLedger> logger)
+    private readonly ILedgerFaults? _faults;
+
+    public RedemptionLedger(Database database, IGrainFactory grains, ILogger<RedemptionLedger> logger, ILedgerFaults? faults = null)
     {
+        _faults = faults;
         _grains = grains;
         _db = database.DataSource;
         _appends = database.GenericPlans;
@@ -159,14 +162,43 @@ public sealed class RedemptionLedger : IAsyncDisposable
             }
             catch (Exception ex)
             {
-                // The outcome is unknown (the commit may or may not have landed): callers keep their
-                // holds, which then resolve against the ledger when they expire.
-                _logger.LogError(ex, "Ledger batch of {Count} redemptions failed", batch.Count);
-                foreach (var item in batch)
-                {
-                    item.Done.TrySetException(ex);
-                }
+                // The outcome is unknown: the connection broke after the batch was sent, and its commit may
+                // or may not have landed. Resolve it now rather than when the holds expire.
+                _logger.LogWarning(ex, "Ledger batch of {Count} redemptions failed with its outcome unknown; resolving it", batch.Count);
+                await ResolveUnknownAsync(batch, ex);
             }
+        }
+    }
+
+    /// <summary>
+    /// Decides a batch whose outcome is unknown as an expired hold is decided (<see cref="ResolveManyAsync"/>): what
+    /// committed is confirmed and answered as committed; the rest is tombstoned, can never commit, and is answered
+    /// <see cref="AppendStatus.Aborted"/>, so its holds go back at once. If PostgreSQL cannot be reached for that
+    /// either, the callers get the failure and keep their holds, which resolve the same way when they expire.
+    /// </summary>
+    private async Task ResolveUnknownAsync(List<Pending> batch, Exception failure)
+    {
+        HashSet<string> committed;
+        try
+        {
+            committed = await ResolveManyAsync(batch.ConvertAll(p => p.Entry.Record.Id));
+        }
+        catch (Exception ex)
+        {
+            _logger.LogError(ex, "Resolving a failed ledger batch of {Count} redemptions failed; their holds resolve on expiry", batch.Count);
+            foreach (var item in batch)
+            {
+                item.Done.TrySetException(failure);
+            }
+
+            return;
+        }
+
+        var outcomes = batch.ConvertAll(p => committed.Contains(p.Entry.Record.Id) ? AppendStatus.Committed : AppendStatus.Aborted).ToArray();
+        ConfirmHolds(batch, outcomes);
+        for (var i = 0; i < batch.Count; i++)
+        {
+            batch[i].Done.TrySetResult(outcomes[i]);
         }
     }
 
@@ -312,6 +344,7 @@ public sealed class RedemptionLedger : IAsyncDisposable
         }
 
         await using var _ = connection;
+        _faults?.BeforeSend(batch.ConvertAll(p => p.Entry.Record));
         await using var batchCommand = new NpgsqlBatch(connection);
         var fenceLock = new NpgsqlBatchCommand(
             """
@@ -395,6 +428,8 @@ public sealed class RedemptionLedger : IAsyncDisposable
             // connection is no PostgresException at all: their outcome stays unknown.
             throw new LedgerNotWrittenException(ex);
         }
+
+        _faults?.AfterAnswer(batch.ConvertAll(p => p.Entry.Record));
 
         var outcomes = new AppendStatus[n];
         List<string>? missing = null;
@@ -543,17 +578,32 @@ public sealed class RedemptionLedger : IAsyncDisposable
     /// Decides the fate of a redemption whose hold expired: if it is not in the ledger, a tombstone is
     /// written so that it can never commit later. Returns true when the redemption did commit.
     /// </summary>
-    public async Task<bool> ResolveAsync(string id)
+    public async Task<bool> ResolveAsync(string id) => (await ResolveManyAsync([id])).Contains(id);
+
+    /// <summary>
+    /// <see cref="ResolveAsync"/> for many ids at once; returns those that committed. Two statements: the
+    /// tombstones' insert waits for a batch still in flight with one of these ids, and only the second
+    /// statement's snapshot, taken after that wait, is sure to see that batch's commit. (One statement would
+    /// read with a snapshot from before the wait, and call a redemption that committed meanwhile aborted.)
+    /// </summary>
+    public async Task<HashSet<string>> ResolveManyAsync(IReadOnlyCollection<string> ids)
     {
-        await using var command = _db.CreateCommand(
-            """
-            WITH tomb AS (
-                INSERT INTO redemptions (id, status) VALUES (@id, 'aborted') ON CONFLICT (id) DO NOTHING RETURNING id)
-            SELECT status FROM redemptions WHERE id = @id AND NOT EXISTS (SELECT 1 FROM tomb)
-            """);
-        command.Parameters.AddWithValue("id", id);
-        var status = (string?)await command.ExecuteScalarAsync();
-        return status is RedemptionStatuses.Committed or RedemptionStatuses.Reversed;
+        await using var batch = _db.CreateBatch();
+        var tombstones = new NpgsqlBatchCommand(
+            "INSERT INTO redemptions (id, status) SELECT id, 'aborted' FROM unnest(@ids) AS t(id) ON CONFLICT (id) DO NOTHING");
+        tombstones.Parameters.Add(SqlParameters.Texts("ids", ids));
+        batch.BatchCommands.Add(tombstones);
+        var committed = new NpgsqlBatchCommand("SELECT id FROM redemptions WHERE id = ANY(@ids) AND status IN ('committed', 'reversed')");
+        committed.Parameters.Add(SqlParameters.Texts("ids", ids));
+        batch.BatchCommands.Add(committed);
+        var result = new HashSet<string>(StringComparer.Ordinal);
+        await using var reader = await batch.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            result.Add(reader.GetString(0));
+        }
+
+        return result;
     }
 
     /// <summary>
@@ -632,6 +682,19 @@ public sealed class RedemptionLedger : IAsyncDisposable
     }
 
     private sealed record Pending(LedgerEntry Entry, TaskCompletionSource<AppendStatus> Done);
+}
+
+/// <summary>
+/// Fault injection for a silo's tests: a connection that breaks around a ledger batch, which is what leaves its
+/// outcome unknown. Either method throws to break it there. Not registered in a running product.
+/// </summary>
+public interface ILedgerFaults
+{
+    /// <summary>On a connection open and idle, just before the batch is sent: nothing is written.</summary>
+    void BeforeSend(IReadOnlyList<RedemptionRecord> batch);
+
+    /// <summary>After the batch was answered: it committed.</summary>
+    void AfterAnswer(IReadOnlyList<RedemptionRecord> batch);
 }
 
 /// <summary>
