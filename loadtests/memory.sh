@@ -14,7 +14,9 @@ rss() {
 }
 api() { curl -fsS -H "X-Api-Key: $key" -H 'Content-Type: application/json' "$@"; }
 # One curl process, many parallel requests (a process per request would measure fork, not the silo):
-# sends every request of a curl config file and counts the answers by status.
+# sends every request of a curl config file and counts the answers by status, curl exit code and message. A status
+# of 000 is an answer that never came, and curl says why (in its parallel mode one aborted transfer aborts the others
+# in flight beside it).
 send_all() { curl -s --no-progress-meter --parallel --parallel-max 32 -K "$1" 2>/dev/null | sort | uniq -c | sed 's/^/  HTTP status count: /' || true; }
 echo "silo RSS at start: $(rss)"
 campaign=$(api -X POST "$url/api/v1/campaigns" -d '{"name":"memory","kind":"dealer_promo","currency":"INR","budget":1000000000000,
@@ -33,7 +35,7 @@ done
 echo "issued $(wc -l <"$codes") coupons in $(( $(date +%s) - start )) s; silo RSS: $(rss)"
 shuf -n "$redeem" "$codes" | while read -r code; do
   printf 'url = "%s/api/v1/redemptions"\nheader = "X-Api-Key: %s"\nheader = "Content-Type: application/json"\n' "$url" "$key"
-  printf 'header = "Idempotency-Key: mem-%s"\noutput = "/dev/null"\nwrite-out = "%%{http_code}\\n"\n' "$code"
+  printf 'header = "Idempotency-Key: mem-%s"\noutput = "/dev/null"\nwrite-out = "%%{http_code} %%{exitcode} %%{errormsg}\\n"\n' "$code"
   printf 'data = "{\\"code\\":\\"%s\\",\\"dealerId\\":\\"MEM-1\\",\\"orderId\\":\\"SO-%s\\",\\"lines\\":[{\\"sku\\":\\"X\\",\\"quantity\\":1,\\"unitPrice\\":10000}]}"\nnext\n' "$code" "$code"
 done >"$codes.curl"
 send_all "$codes.curl"
@@ -42,7 +44,7 @@ echo "redeemed $used of a sample of $redeem codes; silo RSS: $(rss)"
 if [[ "$lookups" -gt 0 ]]; then
   start=$(date +%s)
   shuf -n "$lookups" "$codes" | while read -r code; do
-    printf 'url = "%s/api/v1/coupons/%s"\nheader = "X-Api-Key: %s"\noutput = "/dev/null"\nwrite-out = "%%{http_code}\\n"\nnext\n' "$url" "$code" "$key"
+    printf 'url = "%s/api/v1/coupons/%s"\nheader = "X-Api-Key: %s"\noutput = "/dev/null"\nwrite-out = "%%{http_code} %%{exitcode} %%{errormsg}\\n"\nnext\n' "$url" "$code" "$key"
   done >"$codes.curl"
   send_all "$codes.curl"
   echo "looked up $lookups codes in $(( $(date +%s) - start )) s; silo RSS: $(rss)"
