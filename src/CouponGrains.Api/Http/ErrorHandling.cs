@@ -55,7 +55,7 @@ public sealed class ApiExceptionHandler(ILogger<ApiExceptionHandler> logger) : I
     /// (SQLSTATE class 08), insufficient resources (53: too many connections) or operator intervention (57:
     /// shutting down, not accepting connections yet). Any other database error is a fault of ours, a 500.
     /// </summary>
-    internal static System.Data.Common.DbException? DatabaseUnavailable(Exception exception)
+    public static System.Data.Common.DbException? DatabaseUnavailable(Exception exception)
     {
         for (var e = exception; e is not null; e = e.InnerException)
         {
