@@ -84,6 +84,7 @@ public static class SiloHostingExtensions
                 o.ConnectionString = connectionString;
             });
             orleans.AddCouponGrainsPipelineStreams();
+            orleans.AddIncomingGrainCallFilter<DatabaseFailureFilter>();
             if (silo.ShedActivationsAbovePercent > 0)
             {
                 orleans.Configure<GrainCollectionOptions>(o =>

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using CouponGrains.Contracts;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -33,11 +34,11 @@ public sealed class ApiExceptionHandler(ILogger<ApiExceptionHandler> logger) : I
                 context.Response.Headers.RetryAfter = "1";
                 await Problems.Write(context, 503, "cluster_unavailable", "The cluster could not complete the request; retry with the same Idempotency-Key.");
                 return true;
-            case var _ when DatabaseUnavailable(exception) is { } database:
+            case var _ when exception is DatabaseUnavailableException || DatabaseUnavailableException.Find(exception) is not null:
                 // PostgreSQL refused a connection (no slots left, shutting down) or one broke mid-call. Nothing
                 // unconfirmed was applied: the ledger is the only place a redemption becomes true, so the same
                 // request retried with its Idempotency-Key is answered exactly once the database is back.
-                logger.LogWarning("Database unavailable on {Method} {Path}: {Error}", context.Request.Method, context.Request.Path, database.Message);
+                logger.LogWarning("Database unavailable on {Method} {Path}: {Error}", context.Request.Method, context.Request.Path, exception.Message);
                 context.Response.Headers.RetryAfter = "1";
                 await Problems.Write(context, 503, "database_unavailable", "The database could not be reached; retry with the same Idempotency-Key.");
                 return true;
@@ -47,26 +48,6 @@ public sealed class ApiExceptionHandler(ILogger<ApiExceptionHandler> logger) : I
                     new Dictionary<string, object?> { ["traceId"] = context.TraceIdentifier });
                 return true;
         }
-    }
-
-    /// <summary>
-    /// The database failure in <paramref name="exception"/>'s chain that says PostgreSQL could not be reached:
-    /// one its driver calls transient (a broken connection, a timeout, no pool slot), or a connection error
-    /// (SQLSTATE class 08), insufficient resources (53: too many connections) or operator intervention (57:
-    /// shutting down, not accepting connections yet). Any other database error is a fault of ours, a 500.
-    /// </summary>
-    public static System.Data.Common.DbException? DatabaseUnavailable(Exception exception)
-    {
-        for (var e = exception; e is not null; e = e.InnerException)
-        {
-            if (e is System.Data.Common.DbException db
-                && (db.IsTransient || db.SqlState is { Length: 5 } state && state[..2] is "08" or "53" or "57"))
-            {
-                return db;
-            }
-        }
-
-        return null;
     }
 
     private static T? Find<T>(Exception? exception) where T : Exception

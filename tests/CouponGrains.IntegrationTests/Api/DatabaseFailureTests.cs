@@ -1,4 +1,4 @@
-using CouponGrains.Api.Http;
+using CouponGrains.Contracts;
 using Npgsql;
 
 namespace CouponGrains.IntegrationTests.Api;
@@ -27,16 +27,16 @@ public sealed class DatabaseFailureTests
     {
         var error = new PostgresException("test", "ERROR", "ERROR", sqlState);
 
-        Assert.Equal(unavailable, ApiExceptionHandler.DatabaseUnavailable(error) is not null);
+        Assert.Equal(unavailable, DatabaseUnavailableException.Find(error) is not null);
         // However deep a grain call or an Orleans wrapper buries it.
-        Assert.Equal(unavailable, ApiExceptionHandler.DatabaseUnavailable(new InvalidOperationException("grain call", new AggregateException(error))) is not null);
+        Assert.Equal(unavailable, DatabaseUnavailableException.Find(new InvalidOperationException("grain call", new AggregateException(error))) is not null);
     }
 
     [Fact]
     public void ABrokenConnectionIsUnavailable() =>
-        Assert.NotNull(ApiExceptionHandler.DatabaseUnavailable(new NpgsqlException("Exception while reading from stream", new IOException("reset"))));
+        Assert.NotNull(DatabaseUnavailableException.Find(new NpgsqlException("Exception while reading from stream", new IOException("reset"))));
 
     [Fact]
     public void AnErrorWithNoDatabaseInItIsNot() =>
-        Assert.Null(ApiExceptionHandler.DatabaseUnavailable(new InvalidOperationException("a bug", new ArgumentException("bad"))));
+        Assert.Null(DatabaseUnavailableException.Find(new InvalidOperationException("a bug", new ArgumentException("bad"))));
 }

@@ -1,7 +1,9 @@
 using System.Net;
+using CouponGrains.Contracts;
 using CouponGrains.Grains.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
+using Orleans.Serialization;
 using CouponGrains.IntegrationTests.Infrastructure;
 
 namespace CouponGrains.IntegrationTests.Api;
@@ -68,6 +70,21 @@ public sealed class DatabaseOutageTests(DatabaseOutageFixture api)
     /// cap grain, which must read PostgreSQL; without one every grain on the path is in memory and the redemption
     /// fails at the ledger's append.
     /// </summary>
+    /// <summary>
+    /// Why the silo turns database failures into <see cref="DatabaseUnavailableException"/> at the grain boundary: an
+    /// API host that is an Orleans client could not be sent the driver's exception at all.
+    /// </summary>
+    [Fact]
+    public void TheDatabaseFailureCrossesToAnApiHostWholeAndTheDriversDoesNot()
+    {
+        var serializer = api.Services.GetRequiredService<Serializer>();
+        Exception RoundTrip(Exception e) => serializer.Deserialize<Exception>(serializer.SerializeToArray(e))!;
+
+        Assert.IsType<DatabaseUnavailableException>(RoundTrip(new DatabaseUnavailableException("PostgresException: too many connections")));
+        // The driver's own exception has no codec: it could not even be sent.
+        Assert.Throws<CodecNotFoundException>(() => RoundTrip(new PostgresException("too many connections for role", "FATAL", "FATAL", "53300")));
+    }
+
     [Theory]
     [InlineData("D-OUTAGE-CAPS", true)]
     [InlineData("D-OUTAGE-LEDGER", false)]
