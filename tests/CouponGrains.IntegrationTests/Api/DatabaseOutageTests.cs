@@ -8,45 +8,24 @@ using CouponGrains.IntegrationTests.Infrastructure;
 
 namespace CouponGrains.IntegrationTests.Api;
 
-/// <summary>
-/// A silo of its own that connects as a role of its own, which owns the silo's database: taking the database
-/// away is then what PostgreSQL does when its connection slots run out, on this silo alone.
-/// </summary>
+/// <summary>A silo of its own that connects as an <see cref="OutageRole"/>, so the tests can take its database away.</summary>
 public sealed class DatabaseOutageFixture : ApiFixture
 {
-    private readonly string _role = "cg_outage_" + Guid.NewGuid().ToString("N")[..12];
+    private readonly OutageRole _role = new();
 
-    protected override async Task<string> CreateDatabaseAsync()
-    {
-        await OnServerAsync($"CREATE ROLE {_role} LOGIN");
-        var database = _role + "_db";
-        await OnServerAsync($"CREATE DATABASE {database} OWNER {_role}");
-        return new NpgsqlConnectionStringBuilder(TestPostgres.ServerConnectionString) { Database = database, Username = _role }.ConnectionString;
-    }
+    protected override Task<string> CreateDatabaseAsync() => _role.CreateDatabaseAsync();
 
-    /// <summary>
-    /// Refuses the role every new connection ("too many connections for role", SQLSTATE 53300, what PostgreSQL
-    /// says when its slots run out) and empties the silo's pools, so its next statements must connect afresh.
-    /// </summary>
+    /// <summary>Refuses the silo every new connection and empties its pools, so its next statements must connect afresh.</summary>
     public async Task TakeDatabaseAwayAsync()
     {
-        await OnServerAsync($"ALTER ROLE {_role} CONNECTION LIMIT 0");
+        await _role.RefuseAsync(endSessions: false);
         var database = Services.GetRequiredService<Database>();
         database.DataSource.Clear();
         database.GenericPlans.Clear();
         NpgsqlConnection.ClearAllPools();
     }
 
-    public Task GiveDatabaseBackAsync() => OnServerAsync($"ALTER ROLE {_role} CONNECTION LIMIT -1");
-
-    private static async Task OnServerAsync(string sql)
-    {
-        var server = new NpgsqlConnectionStringBuilder(TestPostgres.ServerConnectionString) { Database = "postgres", Pooling = false };
-        await using var connection = new NpgsqlConnection(server.ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync();
-    }
+    public Task GiveDatabaseBackAsync() => _role.AllowAsync();
 }
 
 [CollectionDefinition(Name)]

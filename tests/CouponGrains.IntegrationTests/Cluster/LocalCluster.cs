@@ -28,9 +28,10 @@ public sealed class LocalCluster : IAsyncDisposable
 
     public List<SiloProcess> ApiHosts { get; } = [];
 
-    public static async Task<LocalCluster> StartAsync(int silos, int apiHosts)
+    /// <summary>Starts the processes on a fresh database, or on <paramref name="connectionString"/>'s.</summary>
+    public static async Task<LocalCluster> StartAsync(int silos, int apiHosts, string? connectionString = null)
     {
-        var cluster = new LocalCluster(await TestPostgres.CreateDatabaseAsync("cg_cluster"), "cl-" + Guid.NewGuid().ToString("N")[..8]);
+        var cluster = new LocalCluster(connectionString ?? await TestPostgres.CreateDatabaseAsync("cg_cluster"), "cl-" + Guid.NewGuid().ToString("N")[..8]);
         // The first silo migrates and creates the admin key alone; the others then join together.
         cluster.Silos.Add(await SiloProcess.StartAsync(cluster.ConnectionString, cluster.ClusterId, AdminKey));
         cluster.Silos.AddRange(await Task.WhenAll(Enumerable.Range(1, silos - 1)
