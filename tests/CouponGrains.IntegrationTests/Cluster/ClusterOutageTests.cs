@@ -34,12 +34,7 @@ public sealed class ClusterOutageTests
             await role.AllowAsync();
         }
 
-        foreach (var response in during)
-        {
-            Assert.True(response.StatusCode == HttpStatusCode.ServiceUnavailable,
-                $"expected 503 from the API host while the database refused the silo, got {(int)response.StatusCode} {await ApiFixture.CodeOf(response)}");
-            Assert.NotNull(response.Headers.RetryAfter);
-        }
+        await OutageRole.AssertAllRetryLaterAsync(during);
 
         // Back: a redemption retried per the client policy goes through.
         var retrying = new RetryingClient([() => api]);

@@ -1,3 +1,4 @@
+using System.Net;
 using Npgsql;
 
 namespace CouponGrains.IntegrationTests.Infrastructure;
@@ -31,6 +32,17 @@ public sealed class OutageRole
     }
 
     public Task AllowAsync() => OnServerAsync($"ALTER ROLE {_role} CONNECTION LIMIT -1");
+
+    /// <summary>What every request sent while the database was away must get: 503 with Retry-After, never 500 or 201.</summary>
+    public static async Task AssertAllRetryLaterAsync(IEnumerable<HttpResponseMessage> responses)
+    {
+        foreach (var response in responses)
+        {
+            Assert.True(response.StatusCode == HttpStatusCode.ServiceUnavailable,
+                $"expected 503 while the database was away, got {(int)response.StatusCode} {await ApiFixture.CodeOf(response)}");
+            Assert.NotNull(response.Headers.RetryAfter);
+        }
+    }
 
     private static async Task OnServerAsync(string sql)
     {
