@@ -5,8 +5,8 @@ namespace CouponGrains.Contracts;
 /// <summary>
 /// PostgreSQL could not serve a grain call: it refused the connection, one broke, or it is shutting down. The silo
 /// turns such a failure into this type at the grain boundary (<c>DatabaseFailureFilter</c>), because the driver's
-/// own exceptions do not cross to an API host intact: Orleans carries exceptions of other libraries by type name,
-/// message and stack alone, without the SQLSTATE that says what happened. The API answers it 503 with Retry-After.
+/// own exceptions cannot cross to an API host at all: Orleans has no codec for them. The API answers it 503 with
+/// Retry-After.
 /// </summary>
 [GenerateSerializer, Alias("database-unavailable")]
 public sealed class DatabaseUnavailableException : Exception

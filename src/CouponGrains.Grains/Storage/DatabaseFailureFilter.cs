@@ -4,8 +4,8 @@ namespace CouponGrains.Grains.Storage;
 
 /// <summary>
 /// Turns a grain call that failed because PostgreSQL could not serve it into <see cref="DatabaseUnavailableException"/>,
-/// which crosses to any API host whole; the driver's exception would arrive there as a bare type name. Other
-/// failures pass untouched. A call that completed synchronously costs one check.
+/// which crosses to any API host whole; Orleans has no codec for the driver's exceptions. Other failures pass
+/// untouched. A call that completed synchronously costs one check.
 /// </summary>
 public sealed class DatabaseFailureFilter : IIncomingGrainCallFilter
 {

@@ -33,22 +33,10 @@ public sealed class CapConcurrencyTests(ApiFixture api)
         return (sum, count);
     }
 
-    /// <summary>The answers by status and problem code ("201 × 15, 409 branch_quota_reached × 285"), for failure messages.</summary>
-    private static async Task<string> TallyAsync(HttpResponseMessage[] responses)
-    {
-        var answers = new List<string>(responses.Length);
-        foreach (var r in responses)
-        {
-            answers.Add($"{(int)r.StatusCode} {await ApiFixture.CodeOf(r)}".TrimEnd());
-        }
-
-        return string.Join(", ", answers.CountBy(a => a).OrderBy(a => a.Key, StringComparer.Ordinal).Select(a => $"{a.Key} × {a.Value}"));
-    }
-
     private static async Task AssertOutcomeAsync(HttpResponseMessage[] responses, int expectedOk, string expectedRejection)
     {
         var ok = responses.Count(r => r.StatusCode == HttpStatusCode.Created);
-        Assert.True(ok == expectedOk, $"expected {expectedOk} redemptions to succeed; the answers were {await TallyAsync(responses)}");
+        Assert.True(ok == expectedOk, $"expected {expectedOk} redemptions to succeed; the answers were {await ApiFixture.TallyAsync(responses)}");
         var rejected = responses.Where(r => r.StatusCode != HttpStatusCode.Created).ToArray();
         Assert.All(rejected, r => Assert.Equal(HttpStatusCode.Conflict, r.StatusCode));
         foreach (var r in rejected)
@@ -147,7 +135,7 @@ public sealed class CapConcurrencyTests(ApiFixture api)
         // Five customers × 4 = 20 by customer, 15 by branch, 20 by dealer, 50 by budget: the branch binds
         // (a transient hold may refuse a request that a release would have let in, so at most 15).
         var ok = responses.Count(r => r.StatusCode == HttpStatusCode.Created);
-        Assert.True(ok is >= 1 and <= 15, $"expected 1 to 15 redemptions to succeed; the answers were {await TallyAsync(responses)}");
+        Assert.True(ok is >= 1 and <= 15, $"expected 1 to 15 redemptions to succeed; the answers were {await ApiFixture.TallyAsync(responses)}");
         var view = await api.CampaignAsync(campaign);
         Assert.Equal(ok * Discount, view["budget"]!["spent"]!.GetValue<long>());
         Assert.Equal(0, view["budget"]!["reserved"]!.GetValue<long>());

@@ -1,10 +1,10 @@
 using System.Net;
 using CouponGrains.Contracts;
 using CouponGrains.Grains.Storage;
+using CouponGrains.IntegrationTests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Orleans.Serialization;
-using CouponGrains.IntegrationTests.Infrastructure;
 
 namespace CouponGrains.IntegrationTests.Api;
 
@@ -45,11 +45,6 @@ public sealed class DatabaseOutageTests(DatabaseOutageFixture api)
     private const long Discount = 1000;
 
     /// <summary>
-    /// With a per-customer limit each redemption holds the campaign's budget, then fails activating its new customer's
-    /// cap grain, which must read PostgreSQL; without one every grain on the path is in memory and the redemption
-    /// fails at the ledger's append.
-    /// </summary>
-    /// <summary>
     /// Why the silo turns database failures into <see cref="DatabaseUnavailableException"/> at the grain boundary: an
     /// API host that is an Orleans client could not be sent the driver's exception at all.
     /// </summary>
@@ -64,6 +59,11 @@ public sealed class DatabaseOutageTests(DatabaseOutageFixture api)
         Assert.Throws<CodecNotFoundException>(() => RoundTrip(new PostgresException("too many connections for role", "FATAL", "FATAL", "53300")));
     }
 
+    /// <summary>
+    /// With a per-customer limit each redemption holds the campaign's budget, then fails activating its new customer's
+    /// cap grain, which must read PostgreSQL; without one every grain on the path is in memory and the redemption
+    /// fails at the ledger's append.
+    /// </summary>
     [Theory]
     [InlineData("D-OUTAGE-CAPS", true)]
     [InlineData("D-OUTAGE-LEDGER", false)]
@@ -94,8 +94,8 @@ public sealed class DatabaseOutageTests(DatabaseOutageFixture api)
 
         // The same requests again: the budget has five redemptions left, so five succeed and seven are refused.
         var after = await Task.WhenAll(orders.Select(o => api.Admin.SendAsync(ApiFixture.Redeem(o.Order, o.Key))));
-        var answers = string.Join(", ", await Task.WhenAll(after.Select(async r => $"{(int)r.StatusCode} {await ApiFixture.CodeOf(r)}")));
-        Assert.True(after.Count(r => r.StatusCode == HttpStatusCode.Created) == 5, $"expected 5 of 12 to succeed; the answers were {answers}");
+        Assert.True(after.Count(r => r.StatusCode == HttpStatusCode.Created) == 5,
+            $"expected 5 of 12 to succeed; the answers were {await ApiFixture.TallyAsync(after)}");
         foreach (var refused in after.Where(r => r.StatusCode != HttpStatusCode.Created))
         {
             Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);

@@ -58,7 +58,7 @@ public sealed class UnknownOutcomeTests(UnknownOutcomeFixture api)
     {
         var committed = await TestPostgres.ScalarAsync<long>(api.ConnectionString,
             "SELECT count(*) FROM redemptions WHERE campaign_id = @c AND status = 'committed'", ("c", campaignId));
-        // A tombstone is only an id and a status: it is found by the redemption ids the campaign never committed.
+        // A tombstone is only an id and a status, with no campaign: the tests count every tombstone, before and after.
         var aborted = await TestPostgres.ScalarAsync<long>(api.ConnectionString,
             "SELECT count(*) FROM redemptions WHERE status = 'aborted' AND campaign_id IS NULL");
         return (committed, aborted);

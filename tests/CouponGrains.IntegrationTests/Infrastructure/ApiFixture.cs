@@ -205,6 +205,18 @@ public class ApiFixture : IAsyncLifetime
         return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("code", out var code) ? code.GetString() : null;
     }
 
+    /// <summary>The answers by status and problem code ("201 × 15, 409 branch_quota_reached × 285"), for failure messages.</summary>
+    public static async Task<string> TallyAsync(IEnumerable<HttpResponseMessage> responses)
+    {
+        var answers = new List<string>();
+        foreach (var r in responses)
+        {
+            answers.Add($"{(int)r.StatusCode} {await CodeOf(r)}".TrimEnd());
+        }
+
+        return string.Join(", ", answers.CountBy(a => a).OrderBy(a => a.Key, StringComparer.Ordinal).Select(a => $"{a.Key} × {a.Value}"));
+    }
+
     public async Task DisposeAsync()
     {
         if (_factory is not null)
