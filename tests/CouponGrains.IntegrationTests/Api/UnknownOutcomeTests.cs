@@ -98,6 +98,85 @@ public sealed class UnknownOutcomeTests(UnknownOutcomeFixture api)
         Assert.Contains(id, await resolving);
     }
 
+    /// <summary>
+    /// No seam: the batch's own backend is terminated by PostgreSQL (FATAL 57P01, the socket closed under the
+    /// driver) while the batch waits for a lock, before anything of it committed. The outcome is unknown to
+    /// the silo, and the resolution finds it did not commit.
+    /// </summary>
+    [Fact]
+    public async Task ABatchWhoseBackendIsTerminatedIsResolvedAbortedAndFreesItsHolds()
+    {
+        await api.PutDealerAsync("D-UNKNOWN-3");
+        var campaign = await api.CreateActiveCampaignAsync(budget: 2 * Discount, caps: new { perDealerAmount = 2 * Discount });
+        var code = await api.NamedCodeAsync(campaign);
+        // The first redemption activates the campaign's hold-granting grains, which write their fences.
+        var first = await api.Admin.SendAsync(ApiFixture.Redeem(ApiFixture.Order(code, "D-UNKNOWN-3", orderId: "SO-BEFORE-TERMINATION")));
+        Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        var abortedBefore = (await LedgerAsync(campaign)).Aborted;
+
+        // Every append takes a shared advisory lock on its fences; an exclusive one here holds the next batch.
+        await using var holder = new NpgsqlConnection(api.ConnectionString);
+        await holder.OpenAsync();
+        await using (var take = new NpgsqlCommand(
+                         "SELECT count(pg_advisory_lock(hashtextextended(key, 0))) FROM hold_fences WHERE strpos(key, @c) > 0", holder))
+        {
+            take.Parameters.AddWithValue("c", campaign);
+            Assert.True((long)(await take.ExecuteScalarAsync())! > 0, "no fence of the campaign to hold");
+        }
+
+        var key = Guid.NewGuid().ToString("N");
+        var order = ApiFixture.Order(code, "D-UNKNOWN-3", orderId: "SO-TERMINATED");
+        var sending = api.Admin.SendAsync(ApiFixture.Redeem(order, key));
+        var waiting = TimeSpan.FromSeconds(10);
+        var deadline = DateTime.UtcNow + waiting;
+        int? backend = null;
+        while (backend is null)
+        {
+            Assert.False(sending.IsCompleted, "the redemption was answered before its batch waited on the fence");
+            Assert.True(DateTime.UtcNow < deadline, $"no ledger batch was seen waiting on the fence within {waiting}");
+            await using var find = new NpgsqlCommand(
+                """
+                SELECT pid FROM pg_stat_activity
+                WHERE datname = current_database() AND wait_event = 'advisory' AND query LIKE '%pg_advisory_xact_lock_shared%'
+                """, holder);
+            backend = (int?)await find.ExecuteScalarAsync();
+            if (backend is null)
+            {
+                await Task.Delay(20);
+            }
+        }
+
+        await using (var terminate = new NpgsqlCommand("SELECT pg_terminate_backend(@pid)", holder))
+        {
+            terminate.Parameters.AddWithValue("pid", backend.Value);
+            Assert.True((bool)(await terminate.ExecuteScalarAsync())!);
+        }
+
+        var terminated = await sending;
+        Assert.True(terminated.StatusCode == HttpStatusCode.ServiceUnavailable,
+            $"expected 503 for a batch that never committed, got {(int)terminated.StatusCode} {await ApiFixture.CodeOf(terminated)}");
+        Assert.NotNull(terminated.Headers.RetryAfter);
+        var view = await api.CampaignAsync(campaign);
+        Assert.Equal(Discount, view["budget"]!["spent"]!.GetValue<long>());
+        Assert.Equal(0, view["budget"]!["reserved"]!.GetValue<long>());
+        var ledger = await LedgerAsync(campaign);
+        Assert.Equal(1L, ledger.Committed);
+        Assert.True(ledger.Aborted > abortedBefore, "the terminated attempt's id was not tombstoned");
+
+        await using (var release = new NpgsqlCommand("SELECT pg_advisory_unlock_all()", holder))
+        {
+            await release.ExecuteNonQueryAsync();
+        }
+
+        // Its hold went back at once: the retry takes the rest of the budget, and nothing is left beyond it.
+        Assert.Equal(HttpStatusCode.Created, (await api.Admin.SendAsync(ApiFixture.Redeem(order, key))).StatusCode);
+        var over = await api.Admin.SendAsync(ApiFixture.Redeem(ApiFixture.Order(code, "D-UNKNOWN-3", orderId: "SO-OVER-BUDGET")));
+        Assert.Equal((HttpStatusCode.Conflict, "campaign_budget_exhausted"), (over.StatusCode, await ApiFixture.CodeOf(over)));
+        view = await api.CampaignAsync(campaign);
+        Assert.Equal(2 * Discount, view["budget"]!["spent"]!.GetValue<long>());
+        Assert.Equal(2L, (await LedgerAsync(campaign)).Committed);
+    }
+
     [Fact]
     public async Task ABatchThatCommittedBeforeItsConnectionBrokeIsAnswered201AndCountedSpent()
     {
