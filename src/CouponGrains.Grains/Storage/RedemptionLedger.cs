@@ -92,6 +92,15 @@ public sealed class RedemptionLedger : IAsyncDisposable
 
     private readonly ILedgerFaults? _faults;
 
+    /// <summary>Ends the background resolutions of failed batches when the silo stops.</summary>
+    private readonly CancellationTokenSource _stopping = new();
+
+    /// <summary>
+    /// How long a failed batch whose resolution could not reach PostgreSQL is resolved again in the background: a
+    /// hold's lifetime, after which the grains that granted it resolve it themselves.
+    /// </summary>
+    public static readonly TimeSpan RetryResolutionFor = Caps.EscrowGrain.HoldTimeout;
+
     public RedemptionLedger(Database database, IGrainFactory grains, ILogger<RedemptionLedger> logger, ILedgerFaults? faults = null)
     {
         _faults = faults;
@@ -145,7 +154,7 @@ public sealed class RedemptionLedger : IAsyncDisposable
                 var outcomes = await InsertBatchAsync(batch);
                 Interlocked.Increment(ref _batches);
                 Interlocked.Add(ref _rows, batch.Count);
-                ConfirmHolds(batch, outcomes);
+                ConfirmHolds(batch.ConvertAll(p => p.Entry), outcomes);
                 for (var i = 0; i < batch.Count; i++)
                 {
                     batch[i].Done.TrySetResult(outcomes[i]);
@@ -174,7 +183,8 @@ public sealed class RedemptionLedger : IAsyncDisposable
     /// Decides a batch whose outcome is unknown as an expired hold is decided (<see cref="ResolveManyAsync"/>): what
     /// committed is confirmed and answered as committed; the rest is tombstoned, can never commit, and is answered
     /// <see cref="AppendStatus.Aborted"/>, so its holds go back at once. If PostgreSQL cannot be reached for that
-    /// either, the callers get the failure and keep their holds, which resolve the same way when they expire.
+    /// either, the callers get the failure at once and keep their holds, and the batch is resolved again in the
+    /// background (<see cref="ResolveWhenBackAsync"/>) as soon as the database answers.
     /// </summary>
     private async Task ResolveUnknownAsync(List<Pending> batch, Exception failure)
     {
@@ -185,7 +195,10 @@ public sealed class RedemptionLedger : IAsyncDisposable
         }
         catch (Exception ex)
         {
-            _logger.LogError(ex, "Resolving a failed ledger batch of {Count} redemptions failed; their holds resolve on expiry", batch.Count);
+            _logger.LogError(ex, "Resolving a failed ledger batch of {Count} redemptions failed; resolving it again until the database answers",
+                batch.Count);
+            var entries = batch.ConvertAll(p => p.Entry);
+            _ = Task.Run(() => ResolveWhenBackAsync(entries));
             foreach (var item in batch)
             {
                 item.Done.TrySetException(failure);
@@ -195,10 +208,73 @@ public sealed class RedemptionLedger : IAsyncDisposable
         }
 
         var outcomes = batch.ConvertAll(p => committed.Contains(p.Entry.Record.Id) ? AppendStatus.Committed : AppendStatus.Aborted).ToArray();
-        ConfirmHolds(batch, outcomes);
+        ConfirmHolds(batch.ConvertAll(p => p.Entry), outcomes);
         for (var i = 0; i < batch.Count; i++)
         {
             batch[i].Done.TrySetResult(outcomes[i]);
+        }
+    }
+
+    /// <summary>
+    /// Retries the resolution of a batch whose outcome is unknown, and whose callers were already answered 503,
+    /// until PostgreSQL answers: then what committed is confirmed and what did not is released in every grain that
+    /// held it. Without this its holds would block their caps until they expired (<see cref="RetryResolutionFor"/>),
+    /// well after the database came back. A grain that resolves such a hold on expiry first meets the same answer
+    /// in the ledger, and confirming or releasing a hold it no longer has does nothing.
+    /// </summary>
+    private async Task ResolveWhenBackAsync(List<LedgerEntry> entries)
+    {
+        var delay = TimeSpan.FromMilliseconds(100);
+        var giveUp = Environment.TickCount64 + (long)RetryResolutionFor.TotalMilliseconds;
+        while (!_stopping.IsCancellationRequested && Environment.TickCount64 < giveUp)
+        {
+            try
+            {
+                await Task.Delay(delay, _stopping.Token);
+                var committed = await ResolveManyAsync(entries.ConvertAll(e => e.Record.Id));
+                var outcomes = entries.ConvertAll(e => committed.Contains(e.Record.Id) ? AppendStatus.Committed : AppendStatus.Aborted).ToArray();
+                ConfirmHolds(entries, outcomes);
+                ReleaseHolds(entries, outcomes);
+                _logger.LogInformation("Resolved a failed ledger batch of {Count} redemptions once the database answered: {Committed} committed",
+                    entries.Count, committed.Count);
+                return;
+            }
+            catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                _logger.LogWarning("Resolving a failed ledger batch of {Count} redemptions failed again: {Error}", entries.Count, ex.Message);
+                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 2000));
+            }
+        }
+    }
+
+    /// <summary>
+    /// Gives back the holds of redemptions that can never commit (tombstoned), with one one-way message per grain
+    /// and redemption. A lost message is covered by hold expiry, as for <see cref="ConfirmHolds"/>.
+    /// </summary>
+    private void ReleaseHolds(List<LedgerEntry> entries, AppendStatus[] outcomes)
+    {
+        for (var i = 0; i < entries.Count; i++)
+        {
+            if (outcomes[i] != AppendStatus.Aborted)
+            {
+                continue;
+            }
+
+            var (record, held) = (entries[i].Record, entries[i].Held);
+            _ = _grains.Ref<ICampaignGrain>(GrainKeys.Campaign(record.CampaignId)).ReleaseAsync(record.Id);
+            if (held.Coupon)
+            {
+                _ = _grains.Ref<ICouponGrain>(GrainKeys.Coupon(record.Code)).ReleaseAsync(record.Id);
+            }
+
+            foreach (var shard in held.Members.GroupBy(m => m.ShardKey, StringComparer.Ordinal))
+            {
+                _ = _grains.Ref<ICapShardGrain>(shard.Key).ReleaseAsync(record.Id, shard.Select(m => m.Member).ToArray());
+            }
         }
     }
 
@@ -208,7 +284,7 @@ public sealed class RedemptionLedger : IAsyncDisposable
     /// Sent before any caller is answered, so a read after a 201 sees the confirmed total. A lost
     /// message is covered by hold expiry, which resolves against the ledger.
     /// </summary>
-    private void ConfirmHolds(List<Pending> batch, AppendStatus[] outcomes)
+    private void ConfirmHolds(List<LedgerEntry> batch, AppendStatus[] outcomes)
     {
         var campaigns = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         var coupons = new Dictionary<string, List<string>>(StringComparer.Ordinal);
@@ -220,7 +296,7 @@ public sealed class RedemptionLedger : IAsyncDisposable
                 continue;
             }
 
-            var entry = batch[i].Entry;
+            var entry = batch[i];
             var id = entry.Record.Id;
             Add(campaigns, entry.Record.CampaignId, id);
             if (entry.Held.Coupon)
@@ -676,6 +752,7 @@ public sealed class RedemptionLedger : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _stopping.Cancel();
         _queue.Writer.TryComplete();
         await Task.WhenAll(_writers);
         await _totals.DisposeAsync();
