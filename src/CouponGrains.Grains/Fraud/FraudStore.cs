@@ -169,9 +169,12 @@ public sealed class FraudStore(Database database, AuditLog audit, IOptions<Pipel
             SELECT 'code_sharing', d.code, NULL, NULL, least(100, 40 + 20 * count(*))::int,
                    format('Code %s was used by %s dealers', d.code, count(*)),
                    jsonb_build_object('code', d.code, 'dealers', jsonb_agg(d.dealer_id ORDER BY d.dealer_id), 'redemptions', sum(d.n))
-            FROM unnest(@codes) AS t(code)
+            -- Named codes (public ones, meant for many dealers) are left out before their dealers are read: a hot
+            -- public code has a row per dealer, which a join first would aggregate in every batch only to drop.
+            FROM (SELECT t.code FROM unnest(@codes) AS t(code)
+                  WHERE NOT EXISTS (SELECT 1 FROM coupons c WHERE c.code = t.code AND c.named)
+                  OFFSET 0) AS t
             JOIN fraud_code_dealers d ON d.code = t.code
-            WHERE NOT EXISTS (SELECT 1 FROM coupons c WHERE c.code = t.code AND c.named)
             GROUP BY d.code HAVING count(*) >= @n
             ORDER BY 2
             ON CONFLICT (type, subject) DO UPDATE SET score = EXCLUDED.score, reason = EXCLUDED.reason,
@@ -190,8 +193,12 @@ public sealed class FraudStore(Database database, AuditLog audit, IOptions<Pipel
                 SELECT 'customer_across_dealers', t.customer_id, NULL, NULL, least(100, 30 + 15 * a.dealers)::int,
                        format('Customer %s redeemed at %s dealers within %s days', t.customer_id, a.dealers, @days),
                        jsonb_build_object('customerId', t.customer_id, 'dealers', a.ids, 'redemptions', a.redemptions, 'windowDays', @days)
-                FROM unnest(@customers) AS t(customer_id)
-                -- per customer, so each is two probes of the primary key whatever the statistics say
+                -- A customer seen at fewer dealers than that ever cannot flag: a count from the primary key leaves
+                -- them out before the window and the evidence are built. Then per customer, so each is two probes
+                -- of the primary key whatever the statistics say.
+                FROM (SELECT t.customer_id FROM unnest(@customers) AS t(customer_id)
+                      WHERE (SELECT count(*) FROM fraud_customer_dealers x WHERE x.customer_id = t.customer_id) >= @n
+                      OFFSET 0) AS t
                 CROSS JOIN LATERAL (SELECT max(x.last_at) AS latest FROM fraud_customer_dealers x WHERE x.customer_id = t.customer_id) AS m
                 CROSS JOIN LATERAL (SELECT count(*) AS dealers, jsonb_agg(d.dealer_id ORDER BY d.dealer_id) AS ids, sum(d.n) AS redemptions
                                     FROM fraud_customer_dealers d
@@ -228,11 +235,19 @@ public sealed class FraudStore(Database database, AuditLog audit, IOptions<Pipel
                    least(100, 60 + 20 * (a.n - 1))::int,
                    format({reason}, t.value, t.dealer_id, a.n, t.campaign_id),
                    jsonb_build_object('{evidence.Value}', t.value, '{evidence.List}', a.list, 'redemptionIds', a.ids)
-            FROM unnest(@campaigns, @dealers, @values) AS t(campaign_id, dealer_id, value)
+            -- First a count per key, from the index alone; only the few keys seen twice build their evidence, whose two
+            -- sorted aggregates had cost every key of every batch as much as the probe.
+            FROM (SELECT t.campaign_id, t.dealer_id, t.value, c.n
+                  FROM unnest(@campaigns, @dealers, @values) AS t(campaign_id, dealer_id, value)
+                  CROSS JOIN LATERAL (
+                      SELECT count(*) AS n FROM fraud_observations o
+                      -- the IS NOT NULL is stated outright, so the partial index on the column qualifies
+                      WHERE o.campaign_id = t.campaign_id AND o.dealer_id = t.dealer_id AND o.{column} = t.value AND o.{column} IS NOT NULL) AS c
+                  WHERE c.n > 1
+                  OFFSET 0) AS t
             CROSS JOIN LATERAL (
                 SELECT count(*) AS n, jsonb_agg(DISTINCT o.{evidence.ListColumn}) AS list, jsonb_agg(o.redemption_id ORDER BY o.redemption_id) AS ids
                 FROM fraud_observations o
-                -- the IS NOT NULL is stated outright, so the partial index on the column qualifies
                 WHERE o.campaign_id = t.campaign_id AND o.dealer_id = t.dealer_id AND o.{column} = t.value AND o.{column} IS NOT NULL) AS a
             WHERE a.n > 1
             ORDER BY 2
