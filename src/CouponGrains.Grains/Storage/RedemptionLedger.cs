@@ -234,7 +234,7 @@ public sealed class RedemptionLedger : IAsyncDisposable
                 var committed = await ResolveManyAsync(entries.ConvertAll(e => e.Record.Id));
                 var outcomes = entries.ConvertAll(e => committed.Contains(e.Record.Id) ? AppendStatus.Committed : AppendStatus.Aborted).ToArray();
                 ConfirmHolds(entries, outcomes);
-                ReleaseHolds(entries, outcomes);
+                await ReleaseHoldsAsync(entries, outcomes);
                 _logger.LogInformation("Resolved a failed ledger batch of {Count} redemptions once the database answered: {Committed} committed",
                     entries.Count, committed.Count);
                 return;
@@ -252,11 +252,12 @@ public sealed class RedemptionLedger : IAsyncDisposable
     }
 
     /// <summary>
-    /// Gives back the holds of redemptions that can never commit (tombstoned), with one one-way message per grain
-    /// and redemption. A lost message is covered by hold expiry, as for <see cref="ConfirmHolds"/>.
+    /// Gives back the holds of redemptions that can never commit (tombstoned), with one call per grain and
+    /// redemption. A release that fails leaves its hold to expire, which resolves it the same way.
     /// </summary>
-    private void ReleaseHolds(List<LedgerEntry> entries, AppendStatus[] outcomes)
+    private async Task ReleaseHoldsAsync(List<LedgerEntry> entries, AppendStatus[] outcomes)
     {
+        var releases = new List<Task>();
         for (var i = 0; i < entries.Count; i++)
         {
             if (outcomes[i] != AppendStatus.Aborted)
@@ -265,16 +266,25 @@ public sealed class RedemptionLedger : IAsyncDisposable
             }
 
             var (record, held) = (entries[i].Record, entries[i].Held);
-            _ = _grains.Ref<ICampaignGrain>(GrainKeys.Campaign(record.CampaignId)).ReleaseAsync(record.Id);
+            releases.Add(_grains.Ref<ICampaignGrain>(GrainKeys.Campaign(record.CampaignId)).ReleaseAsync(record.Id));
             if (held.Coupon)
             {
-                _ = _grains.Ref<ICouponGrain>(GrainKeys.Coupon(record.Code)).ReleaseAsync(record.Id);
+                releases.Add(_grains.Ref<ICouponGrain>(GrainKeys.Coupon(record.Code)).ReleaseAsync(record.Id));
             }
 
             foreach (var shard in held.Members.GroupBy(m => m.ShardKey, StringComparer.Ordinal))
             {
-                _ = _grains.Ref<ICapShardGrain>(shard.Key).ReleaseAsync(record.Id, shard.Select(m => m.Member).ToArray());
+                releases.Add(_grains.Ref<ICapShardGrain>(shard.Key).ReleaseAsync(record.Id, shard.Select(m => m.Member).ToArray()));
             }
+        }
+
+        try
+        {
+            await Task.WhenAll(releases);
+        }
+        catch (Exception ex)
+        {
+            _logger.LogWarning(ex, "Releasing the holds of a resolved ledger batch failed; they resolve on expiry");
         }
     }
 
