@@ -191,6 +191,7 @@ public sealed class RedemptionLedger : IAsyncDisposable
         HashSet<string> committed;
         try
         {
+            _faults?.BeforeResolve(batch.ConvertAll(p => p.Entry.Record));
             committed = await ResolveManyAsync(batch.ConvertAll(p => p.Entry.Record.Id));
         }
         catch (Exception ex)
@@ -773,7 +774,8 @@ public sealed class RedemptionLedger : IAsyncDisposable
 
 /// <summary>
 /// Fault injection for a silo's tests: a connection that breaks around a ledger batch, which is what leaves its
-/// outcome unknown. Either method throws to break it there. Not registered in a running product.
+/// outcome unknown, and a database that is away when that outcome is first resolved. Each method throws to fail
+/// there. Not registered in a running product.
 /// </summary>
 public interface ILedgerFaults
 {
@@ -782,6 +784,9 @@ public interface ILedgerFaults
 
     /// <summary>After the batch was answered: it committed.</summary>
     void AfterAnswer(IReadOnlyList<RedemptionRecord> batch);
+
+    /// <summary>Before a batch whose outcome is unknown is first resolved: the resolution fails as if PostgreSQL were away.</summary>
+    void BeforeResolve(IReadOnlyList<RedemptionRecord> batch);
 }
 
 /// <summary>

@@ -1,4 +1,7 @@
 using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using CouponGrains.Api.Endpoints;
 using CouponGrains.Contracts.Redemptions;
 using CouponGrains.Grains.Storage;
 using CouponGrains.IntegrationTests.Infrastructure;
@@ -12,14 +15,20 @@ public sealed class BreakingConnections : ILedgerFaults
 {
     private string? _beforeSend;
     private string? _afterAnswer;
+    private string? _beforeResolve;
 
     public void BreakBeforeSending(string orderId) => _beforeSend = orderId;
 
     public void BreakAfterAnswer(string orderId) => _afterAnswer = orderId;
 
+    /// <summary>The first resolution of the batch carrying the order fails; the ledger's retries in the background do not.</summary>
+    public void FailFirstResolution(string orderId) => _beforeResolve = orderId;
+
     void ILedgerFaults.BeforeSend(IReadOnlyList<RedemptionRecord> batch) => BreakOn(ref _beforeSend, batch);
 
     void ILedgerFaults.AfterAnswer(IReadOnlyList<RedemptionRecord> batch) => BreakOn(ref _afterAnswer, batch);
+
+    void ILedgerFaults.BeforeResolve(IReadOnlyList<RedemptionRecord> batch) => BreakOn(ref _beforeResolve, batch);
 
     private static void BreakOn(ref string? orderId, IReadOnlyList<RedemptionRecord> batch)
     {
@@ -191,6 +200,53 @@ public sealed class UnknownOutcomeTests(UnknownOutcomeFixture api)
         Assert.True(response.StatusCode == HttpStatusCode.Created,
             $"expected 201 for a redemption that committed, got {(int)response.StatusCode} {await ApiFixture.CodeOf(response)}");
         var view = await api.CampaignAsync(campaign);
+        Assert.Equal(Discount, view["budget"]!["spent"]!.GetValue<long>());
+        Assert.Equal(0, view["budget"]!["reserved"]!.GetValue<long>());
+        Assert.Equal(1L, (await LedgerAsync(campaign)).Committed);
+    }
+
+    /// <summary>
+    /// The worst order of events for exactly-once: the batch committed, its connection broke before the answer, and
+    /// the database could not be asked at once either. The client is told 503; the ledger resolves the batch in the
+    /// background, finds the commit and confirms its holds; the client's retry with the same key gets that one
+    /// redemption, and the budget counts it once.
+    /// </summary>
+    [Fact]
+    public async Task ABatchThatCommittedAndCouldNotBeResolvedAtOnceIsConfirmedLaterAndItsRetryReplaysIt()
+    {
+        await api.PutDealerAsync("D-UNKNOWN-4");
+        var campaign = await api.CreateActiveCampaignAsync(budget: 3 * Discount, caps: new { perDealerAmount = 3 * Discount });
+        var code = await api.NamedCodeAsync(campaign, maxUses: 3);
+        var order = ApiFixture.Order(code, "D-UNKNOWN-4", orderId: "SO-COMMITTED-UNRESOLVED");
+        var key = Guid.NewGuid().ToString("N");
+        api.Faults.BreakAfterAnswer("SO-COMMITTED-UNRESOLVED");
+        api.Faults.FailFirstResolution("SO-COMMITTED-UNRESOLVED");
+
+        var unknown = await api.Admin.SendAsync(ApiFixture.Redeem(order, key));
+
+        Assert.True(unknown.StatusCode == HttpStatusCode.ServiceUnavailable,
+            $"expected 503 while the outcome could not be resolved, got {(int)unknown.StatusCode} {await ApiFixture.CodeOf(unknown)}");
+        Assert.Equal(1L, (await LedgerAsync(campaign)).Committed);
+
+        // The background resolution confirms the hold: reserved becomes spent, with no request in between.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        JsonObject view;
+        while ((view = await api.CampaignAsync(campaign))["budget"]!["spent"]!.GetValue<long>() != Discount)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"the committed redemption was not confirmed within 10 s: {view["budget"]}");
+            await Task.Delay(50);
+        }
+
+        Assert.Equal(0, view["budget"]!["reserved"]!.GetValue<long>());
+
+        var retried = await api.Admin.SendAsync(ApiFixture.Redeem(order, key));
+        Assert.Equal(HttpStatusCode.Created, retried.StatusCode);
+        Assert.True(retried.Headers.Contains(RedemptionEndpoints.ReplayedHeader), "the retry was not answered as a replay");
+        var id = (await retried.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
+        Assert.Equal(id, await TestPostgres.ScalarAsync<string>(api.ConnectionString,
+            "SELECT id FROM redemptions WHERE campaign_id = @c AND status = 'committed'", ("c", campaign)));
+
+        view = await api.CampaignAsync(campaign);
         Assert.Equal(Discount, view["budget"]!["spent"]!.GetValue<long>());
         Assert.Equal(0, view["budget"]!["reserved"]!.GetValue<long>());
         Assert.Equal(1L, (await LedgerAsync(campaign)).Committed);
