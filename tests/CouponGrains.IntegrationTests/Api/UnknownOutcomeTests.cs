@@ -206,6 +206,28 @@ public sealed class UnknownOutcomeTests(UnknownOutcomeFixture api)
     }
 
     /// <summary>
+    /// A campaign of three discounts with a dealer cap, a code of <paramref name="maxUses"/>, and an order whose batch breaks
+    /// after it committed (or before it was sent) and whose first resolution fails, as if PostgreSQL were away.
+    /// </summary>
+    private async Task<(string Campaign, string Code, object Order)> UnresolvableAsync(string dealer, string orderId, int maxUses, bool committed)
+    {
+        await api.PutDealerAsync(dealer);
+        var campaign = await api.CreateActiveCampaignAsync(budget: 3 * Discount, caps: new { perDealerAmount = 3 * Discount });
+        var code = await api.NamedCodeAsync(campaign, maxUses: maxUses);
+        if (committed)
+        {
+            api.Faults.BreakAfterAnswer(orderId);
+        }
+        else
+        {
+            api.Faults.BreakBeforeSending(orderId);
+        }
+
+        api.Faults.FailFirstResolution(orderId);
+        return (campaign, code, ApiFixture.Order(code, dealer, orderId: orderId));
+    }
+
+    /// <summary>
     /// The worst order of events for exactly-once: the batch committed, its connection broke before the answer, and
     /// the database could not be asked at once either. The client is told 503; the ledger resolves the batch in the
     /// background, finds the commit and confirms its holds; the client's retry with the same key gets that one
@@ -214,13 +236,8 @@ public sealed class UnknownOutcomeTests(UnknownOutcomeFixture api)
     [Fact]
     public async Task ABatchThatCommittedAndCouldNotBeResolvedAtOnceIsConfirmedLaterAndItsRetryReplaysIt()
     {
-        await api.PutDealerAsync("D-UNKNOWN-4");
-        var campaign = await api.CreateActiveCampaignAsync(budget: 3 * Discount, caps: new { perDealerAmount = 3 * Discount });
-        var code = await api.NamedCodeAsync(campaign, maxUses: 3);
-        var order = ApiFixture.Order(code, "D-UNKNOWN-4", orderId: "SO-COMMITTED-UNRESOLVED");
+        var (campaign, _, order) = await UnresolvableAsync("D-UNKNOWN-4", "SO-COMMITTED-UNRESOLVED", maxUses: 3, committed: true);
         var key = Guid.NewGuid().ToString("N");
-        api.Faults.BreakAfterAnswer("SO-COMMITTED-UNRESOLVED");
-        api.Faults.FailFirstResolution("SO-COMMITTED-UNRESOLVED");
 
         var unknown = await api.Admin.SendAsync(ApiFixture.Redeem(order, key));
 
@@ -249,6 +266,45 @@ public sealed class UnknownOutcomeTests(UnknownOutcomeFixture api)
         view = await api.CampaignAsync(campaign);
         Assert.Equal(Discount, view["budget"]!["spent"]!.GetValue<long>());
         Assert.Equal(0, view["budget"]!["reserved"]!.GetValue<long>());
+        Assert.Equal(1L, (await LedgerAsync(campaign)).Committed);
+    }
+
+    /// <summary>
+    /// A batch that never committed, whose first resolution failed: the background resolution tombstones it and gives
+    /// back every hold it took, the coupon's one use included, so the next attempt can have that use at once.
+    /// </summary>
+    [Fact]
+    public async Task ABatchThatNeverCommittedAndCouldNotBeResolvedAtOnceGivesBackItsCouponUseLater()
+    {
+        var (campaign, code, order) = await UnresolvableAsync("D-UNKNOWN-5", "SO-NEVER-COMMITTED-UNRESOLVED", maxUses: 1, committed: false);
+
+        var unknown = await api.Admin.SendAsync(ApiFixture.Redeem(order));
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, unknown.StatusCode);
+        Assert.Equal(0L, (await LedgerAsync(campaign)).Committed);
+
+        // Released in the background: the campaign reserves nothing ...
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        JsonObject view;
+        while ((view = await api.CampaignAsync(campaign))["budget"]!["reserved"]!.GetValue<long>() != 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"the tombstoned redemption's hold was not released within 10 s: {view["budget"]}");
+            await Task.Delay(50);
+        }
+
+        // ... and the coupon's only use is free again for another order, well before the hold's 30 s expiry. Its
+        // release is sent with the campaign's, not after it, so the attempt is repeated until it lands; a refused
+        // attempt holds nothing.
+        HttpResponseMessage next;
+        var attempts = 0;
+        while ((next = await api.Admin.SendAsync(ApiFixture.Redeem(ApiFixture.Order(code, "D-UNKNOWN-5", orderId: $"SO-AFTER-RELEASE-{++attempts}"))))
+               .StatusCode != HttpStatusCode.Created)
+        {
+            Assert.True(DateTime.UtcNow < deadline,
+                $"the coupon's use was not free again within 10 s: {(int)next.StatusCode} {await ApiFixture.CodeOf(next)}");
+            await Task.Delay(50);
+        }
+
         Assert.Equal(1L, (await LedgerAsync(campaign)).Committed);
     }
 
