@@ -55,7 +55,10 @@ public sealed class SiloActiveHealthCheck(IServiceProvider services) : IHealthCh
     }
 }
 
-/// <summary>Exports the ledger's group-commit statistics (batches, rows) and the outbox relay's progress as observable counters.</summary>
+/// <summary>
+/// Exports the ledger's group-commit statistics (batches, rows), its unknown outcomes and the redemptions still awaiting
+/// resolution, and the outbox relay's progress, as observable instruments.
+/// </summary>
 public sealed class LedgerMetrics(RedemptionLedger ledger, OutboxRelay relay, CouponGrainsMetrics metrics) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
@@ -69,6 +72,12 @@ public sealed class LedgerMetrics(RedemptionLedger ledger, OutboxRelay relay, Co
         metrics.ObserveTotal("coupongrains.ledger.batches", "{batch}", "Ledger INSERT batches committed; rows / batches is the mean batch size.",
             () => ledger.Stats.Batches);
         metrics.ObserveTotal("coupongrains.ledger.rows", "{row}", "Ledger rows written in those batches.", () => ledger.Stats.Rows);
+        metrics.ObserveTotal("coupongrains.ledger.unknown_outcomes", "{batch}",
+            "Ledger batches whose connection broke after they were sent, so that they had to be resolved against the ledger.",
+            () => ledger.Stats.UnknownBatches);
+        metrics.ObserveCurrent("coupongrains.ledger.awaiting_resolution", "{redemption}",
+            "Redemptions of such batches whose resolution waits for PostgreSQL to answer; their holds are kept meanwhile.",
+            () => ledger.Stats.AwaitingResolution);
         return Task.CompletedTask;
     }
 

@@ -91,5 +91,9 @@ public sealed class CouponGrainsMetrics : IDisposable
     public void ObserveTotal(string name, string unit, string description, Func<long> read) =>
         _meter.CreateObservableCounter(name, read, unit, description);
 
+    /// <summary>Registers an observable gauge read from a current value (e.g. redemptions awaiting resolution).</summary>
+    public void ObserveCurrent(string name, string unit, string description, Func<long> read) =>
+        _meter.CreateObservableGauge(name, read, unit, description);
+
     public void Dispose() => _meter.Dispose();
 }

@@ -84,6 +84,8 @@ public sealed class RedemptionLedger : IAsyncDisposable
     private readonly CapTotalsReader _totals;
     private long _batches;
     private long _rows;
+    private long _unknownBatches;
+    private long _awaitingResolution;
 
     /// <summary>Appends a second, over a quarter second or so.</summary>
     private readonly RateMeter _arrivals = new(250, Environment.TickCount64);
@@ -112,8 +114,12 @@ public sealed class RedemptionLedger : IAsyncDisposable
         _writers = Enumerable.Range(0, Writers).Select(_ => Task.Run(WriteLoopAsync)).ToArray();
     }
 
-    /// <summary>Batches written and rows in them, for metrics.</summary>
-    public (long Batches, long Rows) Stats => (Interlocked.Read(ref _batches), Interlocked.Read(ref _rows));
+    /// <summary>
+    /// For metrics: batches written and rows in them, batches whose outcome was unknown, and redemptions of such batches
+    /// whose resolution is still waiting for PostgreSQL.
+    /// </summary>
+    public (long Batches, long Rows, long UnknownBatches, long AwaitingResolution) Stats =>
+        (Interlocked.Read(ref _batches), Interlocked.Read(ref _rows), Interlocked.Read(ref _unknownBatches), Interlocked.Read(ref _awaitingResolution));
 
     public Task<AppendStatus> AppendAsync(LedgerEntry entry)
     {
@@ -174,6 +180,7 @@ public sealed class RedemptionLedger : IAsyncDisposable
                 // The outcome is unknown: the connection broke after the batch was sent, and its commit may
                 // or may not have landed. Resolve it now rather than when the holds expire.
                 _logger.LogWarning(ex, "Ledger batch of {Count} redemptions failed with its outcome unknown; resolving it", batch.Count);
+                Interlocked.Increment(ref _unknownBatches);
                 await ResolveUnknownAsync(batch, ex);
             }
         }
@@ -199,6 +206,7 @@ public sealed class RedemptionLedger : IAsyncDisposable
             _logger.LogError(ex, "Resolving a failed ledger batch of {Count} redemptions failed; resolving it again until the database answers",
                 batch.Count);
             var entries = batch.ConvertAll(p => p.Entry);
+            Interlocked.Add(ref _awaitingResolution, entries.Count);
             _ = Task.Run(() => ResolveWhenBackAsync(entries));
             foreach (var item in batch)
             {
@@ -224,6 +232,18 @@ public sealed class RedemptionLedger : IAsyncDisposable
     /// in the ledger, and confirming or releasing a hold it no longer has does nothing.
     /// </summary>
     private async Task ResolveWhenBackAsync(List<LedgerEntry> entries)
+    {
+        try
+        {
+            await RetryResolutionAsync(entries);
+        }
+        finally
+        {
+            Interlocked.Add(ref _awaitingResolution, -entries.Count);
+        }
+    }
+
+    private async Task RetryResolutionAsync(List<LedgerEntry> entries)
     {
         var delay = TimeSpan.FromMilliseconds(100);
         var giveUp = Environment.TickCount64 + (long)RetryResolutionFor.TotalMilliseconds;

@@ -238,6 +238,8 @@ public sealed class UnknownOutcomeTests(UnknownOutcomeFixture api)
     {
         var (campaign, _, order) = await UnresolvableAsync("D-UNKNOWN-4", "SO-COMMITTED-UNRESOLVED", maxUses: 3, committed: true);
         var key = Guid.NewGuid().ToString("N");
+        var ledgerStats = api.Services.GetRequiredService<RedemptionLedger>();
+        var unknownBefore = ledgerStats.Stats.UnknownBatches;
 
         var unknown = await api.Admin.SendAsync(ApiFixture.Redeem(order, key));
 
@@ -255,6 +257,14 @@ public sealed class UnknownOutcomeTests(UnknownOutcomeFixture api)
         }
 
         Assert.Equal(0, view["budget"]!["reserved"]!.GetValue<long>());
+        // What ops see of it: one more unknown outcome, and (once the resolution is done) nothing awaiting one.
+        Assert.Equal(unknownBefore + 1, ledgerStats.Stats.UnknownBatches);
+        deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (ledgerStats.Stats.AwaitingResolution != 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"{ledgerStats.Stats.AwaitingResolution} redemptions still await resolution");
+            await Task.Delay(20);
+        }
 
         var retried = await api.Admin.SendAsync(ApiFixture.Redeem(order, key));
         Assert.Equal(HttpStatusCode.Created, retried.StatusCode);
