@@ -195,17 +195,17 @@ public sealed class RedemptionLedger : IAsyncDisposable
     /// </summary>
     private async Task ResolveUnknownAsync(List<Pending> batch, Exception failure)
     {
+        var entries = batch.ConvertAll(p => p.Entry);
         HashSet<string> committed;
         try
         {
-            _faults?.BeforeResolve(batch.ConvertAll(p => p.Entry.Record));
-            committed = await ResolveManyAsync(batch.ConvertAll(p => p.Entry.Record.Id));
+            _faults?.BeforeResolve(entries.ConvertAll(e => e.Record));
+            committed = await ResolveManyAsync(entries.ConvertAll(e => e.Record.Id));
         }
         catch (Exception ex)
         {
             _logger.LogError(ex, "Resolving a failed ledger batch of {Count} redemptions failed; resolving it again until the database answers",
                 batch.Count);
-            var entries = batch.ConvertAll(p => p.Entry);
             Interlocked.Add(ref _awaitingResolution, entries.Count);
             _ = Task.Run(() => ResolveWhenBackAsync(entries));
             foreach (var item in batch)
@@ -216,13 +216,17 @@ public sealed class RedemptionLedger : IAsyncDisposable
             return;
         }
 
-        var outcomes = batch.ConvertAll(p => committed.Contains(p.Entry.Record.Id) ? AppendStatus.Committed : AppendStatus.Aborted).ToArray();
-        ConfirmHolds(batch.ConvertAll(p => p.Entry), outcomes);
+        var outcomes = Resolved(entries, committed);
+        ConfirmHolds(entries, outcomes);
         for (var i = 0; i < batch.Count; i++)
         {
             batch[i].Done.TrySetResult(outcomes[i]);
         }
     }
+
+    /// <summary>What a resolution decided for each entry: committed if the ledger has it, otherwise tombstoned (aborted).</summary>
+    private static AppendStatus[] Resolved(List<LedgerEntry> entries, HashSet<string> committed) =>
+        entries.ConvertAll(e => committed.Contains(e.Record.Id) ? AppendStatus.Committed : AppendStatus.Aborted).ToArray();
 
     /// <summary>
     /// Retries the resolution of a batch whose outcome is unknown, and whose callers were already answered 503,
@@ -253,7 +257,7 @@ public sealed class RedemptionLedger : IAsyncDisposable
             {
                 await Task.Delay(delay, _stopping.Token);
                 var committed = await ResolveManyAsync(entries.ConvertAll(e => e.Record.Id));
-                var outcomes = entries.ConvertAll(e => committed.Contains(e.Record.Id) ? AppendStatus.Committed : AppendStatus.Aborted).ToArray();
+                var outcomes = Resolved(entries, committed);
                 ConfirmHolds(entries, outcomes);
                 await ReleaseHoldsAsync(entries, outcomes);
                 _logger.LogInformation("Resolved a failed ledger batch of {Count} redemptions once the database answered: {Committed} committed",
