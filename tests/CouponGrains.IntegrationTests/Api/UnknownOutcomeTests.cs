@@ -124,42 +124,12 @@ public sealed class UnknownOutcomeTests(UnknownOutcomeFixture api)
         var abortedBefore = (await LedgerAsync(campaign)).Aborted;
 
         // Every append takes a shared advisory lock on its fences; an exclusive one here holds the next batch.
-        await using var holder = new NpgsqlConnection(api.ConnectionString);
-        await holder.OpenAsync();
-        await using (var take = new NpgsqlCommand(
-                         "SELECT count(pg_advisory_lock(hashtextextended(key, 0))) FROM hold_fences WHERE strpos(key, @c) > 0", holder))
-        {
-            take.Parameters.AddWithValue("c", campaign);
-            Assert.True((long)(await take.ExecuteScalarAsync())! > 0, "no fence of the campaign to hold");
-        }
-
+        await using var holder = await FenceHolder.HoldAsync(api.ConnectionString, campaign);
         var key = Guid.NewGuid().ToString("N");
         var order = ApiFixture.Order(code, "D-UNKNOWN-3", orderId: "SO-TERMINATED");
         var sending = api.Admin.SendAsync(ApiFixture.Redeem(order, key));
-        var waiting = TimeSpan.FromSeconds(10);
-        var deadline = DateTime.UtcNow + waiting;
-        int? backend = null;
-        while (backend is null)
-        {
-            Assert.False(sending.IsCompleted, "the redemption was answered before its batch waited on the fence");
-            Assert.True(DateTime.UtcNow < deadline, $"no ledger batch was seen waiting on the fence within {waiting}");
-            await using var find = new NpgsqlCommand(
-                """
-                SELECT pid FROM pg_stat_activity
-                WHERE datname = current_database() AND wait_event = 'advisory' AND query LIKE '%pg_advisory_xact_lock_shared%'
-                """, holder);
-            backend = (int?)await find.ExecuteScalarAsync();
-            if (backend is null)
-            {
-                await Task.Delay(20);
-            }
-        }
-
-        await using (var terminate = new NpgsqlCommand("SELECT pg_terminate_backend(@pid)", holder))
-        {
-            terminate.Parameters.AddWithValue("pid", backend.Value);
-            Assert.True((bool)(await terminate.ExecuteScalarAsync())!);
-        }
+        var backends = await holder.WaitForBatchesAsync(1, sending);
+        await holder.TerminateAsync(backends[0]);
 
         var terminated = await sending;
         Assert.True(terminated.StatusCode == HttpStatusCode.ServiceUnavailable,
@@ -172,10 +142,7 @@ public sealed class UnknownOutcomeTests(UnknownOutcomeFixture api)
         Assert.Equal(1L, ledger.Committed);
         Assert.True(ledger.Aborted > abortedBefore, "the terminated attempt's id was not tombstoned");
 
-        await using (var release = new NpgsqlCommand("SELECT pg_advisory_unlock_all()", holder))
-        {
-            await release.ExecuteNonQueryAsync();
-        }
+        await holder.ReleaseAsync();
 
         // Its hold went back at once: the retry takes the rest of the budget, and nothing is left beyond it.
         Assert.Equal(HttpStatusCode.Created, (await api.Admin.SendAsync(ApiFixture.Redeem(order, key))).StatusCode);

@@ -28,18 +28,10 @@ public sealed class ClusterOutageTests
         // Redemptions of the first customer, whose grains are all in memory, reach the ledger. An exclusive lock on the
         // campaign's fence holds each one's batch, one per ledger writer, until the outage ends the sessions under them:
         // their outcome is then unknown, and the ledger cannot resolve it while the database refuses the silo.
-        await using var holder = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(TestPostgres.ServerConnectionString)
+        await using var holder = await FenceHolder.HoldAsync(new NpgsqlConnectionStringBuilder(TestPostgres.ServerConnectionString)
         {
             Database = new NpgsqlConnectionStringBuilder(cluster.ConnectionString).Database,
-            Pooling = false,
-        }.ConnectionString);
-        await holder.OpenAsync();
-        await using (var take = new NpgsqlCommand(
-                         "SELECT count(pg_advisory_lock(hashtextextended(key, 0))) FROM hold_fences WHERE strpos(key, @c) > 0", holder))
-        {
-            take.Parameters.AddWithValue("c", campaign);
-            Assert.True((long)(await take.ExecuteScalarAsync())! > 0, "no fence of the campaign to hold");
-        }
+        }.ConnectionString, campaign);
 
         var held = Enumerable.Range(1, 3).Select(_ => (Key: Guid.NewGuid().ToString("N"), Order: ApiFixture.Order(code, "D-CL-OUTAGE", customerId: "C-0")))
             .ToArray();
@@ -47,7 +39,7 @@ public sealed class ClusterOutageTests
         foreach (var (key, order) in held)
         {
             sending.Add(api.SendAsync(ApiFixture.Redeem(order, key)));
-            await WaitForBatchesOnTheFenceAsync(holder, sending.Count);
+            await holder.WaitForBatchesAsync(sending.Count, sending[^1]);
         }
 
         // New customers: each needs its cap grain read from PostgreSQL, so they fail before the ledger.
@@ -61,11 +53,7 @@ public sealed class ClusterOutageTests
         }
         finally
         {
-            await using (var release = new NpgsqlCommand("SELECT pg_advisory_unlock_all()", holder))
-            {
-                await release.ExecuteNonQueryAsync();
-            }
-
+            await holder.ReleaseAsync();
             await role.AllowAsync();
         }
 
@@ -92,23 +80,6 @@ public sealed class ClusterOutageTests
         var view = (await api.GetFromJsonAsync<JsonObject>($"/api/v1/campaigns/{campaign}"))!;
         Assert.Equal(6 * Discount, view["budget"]!["spent"]!.GetValue<long>());
         Assert.Equal(0, view["budget"]!["reserved"]!.GetValue<long>());
-    }
-
-    /// <summary>Until <paramref name="count"/> ledger batches wait for the fence lock, each on its own session.</summary>
-    private static async Task WaitForBatchesOnTheFenceAsync(NpgsqlConnection holder, int count)
-    {
-        var waiting = TimeSpan.FromSeconds(10);
-        var deadline = DateTime.UtcNow + waiting;
-        await using var find = new NpgsqlCommand(
-            """
-            SELECT count(*) FROM pg_stat_activity
-            WHERE datname = current_database() AND wait_event = 'advisory' AND query LIKE '%pg_advisory_xact_lock_shared%'
-            """, holder);
-        while ((long)(await find.ExecuteScalarAsync())! < count)
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"{count} ledger batches were not seen waiting on the fence within {waiting}");
-            await Task.Delay(20);
-        }
     }
 
     private static async Task<long> ReservedAsync(HttpClient api, string campaign) =>
