@@ -222,6 +222,15 @@ public static class RedemptionEndpoints
                 }
 
                 return Problems.Rejected(user.IsDealerKey() ? ResponseMapping.AsSeenByDealer(result.Rejection) : result.Rejection);
+            case RedeemStatus.Contended:
+                // Not a refusal: the cap has room in what is committed, and every unit of it was held by redemptions
+                // still in flight for as long as the engine waited. Nothing is held for this request.
+                http.Response.Headers.RetryAfter = "1";
+                var cap = result.Rejection!.Code.ToWire();
+                return Problems.Of(StatusCodes.Status503ServiceUnavailable, "cap_contended",
+                    $"What is left of a cap ({cap}) is held by redemptions in flight, which may still be released; " +
+                    "retry with the same Idempotency-Key.",
+                    new Dictionary<string, object?> { ["cap"] = cap });
             default:
                 http.Response.Headers.RetryAfter = "1";
                 return Problems.Of(StatusCodes.Status503ServiceUnavailable, "ledger_unavailable",

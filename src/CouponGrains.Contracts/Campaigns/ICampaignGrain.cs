@@ -55,6 +55,8 @@ public sealed record CampaignHold
     [Id(8)] public long EligibleValue { get; init; }
     /// <summary>The epoch of the activation that granted the hold; the ledger commits it only while that activation is current.</summary>
     [Id(9)] public long Fence { get; init; }
+    /// <summary>Refused only because holds in flight fill the budget or a period cap: it may fit once they are released.</summary>
+    [Id(10)] public bool Contended { get; init; }
 }
 
 [GenerateSerializer, Alias("coupon-issue-request"), Immutable]

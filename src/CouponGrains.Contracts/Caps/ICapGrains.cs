@@ -101,9 +101,12 @@ public sealed record CapHold([property: Id(0)] string Slot, [property: Id(1)] lo
 [GenerateSerializer, Alias("cap-restore"), Immutable]
 public sealed record CapRestore([property: Id(0)] string Slot, [property: Id(1)] long Amount);
 
-/// <summary>A cap shard's answer to a hold, with the epoch of the activation that granted it (see <see cref="Campaigns.CampaignHold.Fence"/>).</summary>
+/// <summary>
+/// A cap shard's answer to a hold, with the epoch of the activation that granted it (see <see cref="Campaigns.CampaignHold.Fence"/>).
+/// <see cref="Contended"/>: the refused slot's committed total leaves room; only holds in flight fill it.
+/// </summary>
 [GenerateSerializer, Alias("cap-shard-hold"), Immutable]
-public readonly record struct CapShardHold([property: Id(0)] int Refused, [property: Id(1)] long Fence);
+public readonly record struct CapShardHold([property: Id(0)] int Refused, [property: Id(1)] long Fence, [property: Id(2)] bool Contended = false);
 
 [GenerateSerializer, Alias("cap-usage"), Immutable]
 public sealed record CapUsage([property: Id(0)] long Used, [property: Id(1)] long Held);
@@ -126,8 +129,9 @@ public interface ICapShardGrain : IGrainWithStringKey
 {
     /// <summary>
     /// Holds every slot for <paramref name="redemptionId"/>, all or nothing, in one turn. Answers
-    /// <see cref="CapShardHold.Refused"/> -1 when all are held, else the index of the first hold that did
-    /// not fit (nothing is then held).
+    /// <see cref="CapShardHold.Refused"/> -1 when all are held, else the index of a hold that did not fit
+    /// (nothing is then held): the first whose committed total leaves no room, or, when every one of them
+    /// would fit once holds in flight are released, the first of those, answered <see cref="CapShardHold.Contended"/>.
     /// </summary>
     [Alias("hold")]
     Task<CapShardHold> TryHoldAsync(string redemptionId, [Immutable] CapHold[] holds);

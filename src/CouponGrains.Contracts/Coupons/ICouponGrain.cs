@@ -22,6 +22,8 @@ public sealed record CouponHoldResult
     [Id(1)] public Rejection? Rejection { get; init; }
     /// <summary>The epoch of the activation that granted the hold (see <see cref="Campaigns.CampaignHold.Fence"/>).</summary>
     [Id(2)] public long Fence { get; init; }
+    /// <summary>Refused only because holds in flight take the coupon's last uses: one may be released.</summary>
+    [Id(3)] public bool Contended { get; init; }
 }
 
 /// <summary>

@@ -78,6 +78,11 @@ public enum RedeemStatus
     KeyReused,
     /// <summary>The ledger could not confirm the commit; retry with the same key resolves it.</summary>
     Unavailable,
+    /// <summary>
+    /// A cap (named by the rejection) had room in its committed total, but redemptions in flight held it for
+    /// as long as the coordinator waited; nothing is held, and a retry with the same key may fit.
+    /// </summary>
+    Contended,
 }
 
 /// <summary>The answer to a redemption attempt: exactly one of Redemption or Rejection is set (or neither).</summary>

@@ -54,6 +54,15 @@ public sealed class Escrow
 
     public bool CanFit(long amount, long? limit) => limit is null || Used + Held + amount <= limit.Value;
 
+    /// <summary>
+    /// Whether <paramref name="amount"/> fits now, fits only once pending holds are released, or cannot fit at
+    /// all. A <see cref="CapFit.Held"/> answer is no refusal of the cap: the holds in flight may be released.
+    /// </summary>
+    public CapFit Fit(long amount, long? limit) =>
+        CanFit(amount, limit) ? CapFit.Fits
+        : Used + amount <= limit!.Value ? CapFit.Held
+        : CapFit.Exceeded;
+
     /// <summary>Holds <paramref name="amount"/> for a redemption. Repeating a hold for the same id is a no-op.</summary>
     public bool TryHold(string redemptionId, long amount, long? limit, DateTime deadline)
     {
@@ -206,4 +215,17 @@ public sealed class Escrow
     }
 
     private readonly record struct Hold(long Amount, DateTime Deadline);
+}
+
+/// <summary>How an amount meets a cap: see <see cref="Escrow.Fit"/>.</summary>
+public enum CapFit
+{
+    /// <summary>It fits beside every pending hold.</summary>
+    Fits,
+
+    /// <summary>It fits the committed total, not the holds in flight: it may fit once some are released.</summary>
+    Held,
+
+    /// <summary>The committed total alone leaves no room: the cap is reached.</summary>
+    Exceeded,
 }

@@ -339,19 +339,35 @@ public sealed class CampaignGrain(
 
         // Campaign-wide caps per day, week or month: loaded from the ledger once per period. The grain
         // is not reentrant, so nothing else runs between this await and the checks below.
+        // A cap whose committed total leaves no room refuses outright. One filled only by holds in flight refuses
+        // as contended, and only when no other cap refuses outright: the coordinator may wait for those holds.
         var periods = await PeriodEscrowsAsync(Time.GetUtcNow());
         var budget = state.State.Definition!.Budget;
-        if (!Escrow.CanFit(hold.Discount, budget))
+        Rejection? contended = null;
+        switch (Escrow.Fit(hold.Discount, budget))
         {
-            return hold with { Reasons = [BudgetExhausted] };
+            case CapFit.Exceeded:
+                return hold with { Reasons = [BudgetExhausted] };
+            case CapFit.Held:
+                contended = BudgetExhausted;
+                break;
         }
 
         foreach (var (period, escrow) in periods)
         {
-            if (!escrow.CanFit(AmountIn(period, hold.Discount), period.Limit))
+            switch (escrow.Fit(AmountIn(period, hold.Discount), period.Limit))
             {
-                return hold with { Reasons = [PeriodCapReached(period)] };
+                case CapFit.Exceeded:
+                    return hold with { Reasons = [PeriodCapReached(period)] };
+                case CapFit.Held:
+                    contended ??= PeriodCapReached(period);
+                    break;
             }
+        }
+
+        if (contended is not null)
+        {
+            return hold with { Reasons = [contended], Contended = true };
         }
 
         TryHold(redemptionId, hold.Discount, budget);

@@ -59,12 +59,22 @@ public sealed class CapShardGrain(RedemptionLedger ledger, TimeProvider time) : 
         }
 
         var now = UtcNow;
+        var contended = -1;
         for (var i = 0; i < holds.Length; i++)
         {
-            if (!entries[i].Escrow.CanFit(holds[i].Amount, holds[i].Limit))
+            switch (entries[i].Escrow.Fit(holds[i].Amount, holds[i].Limit))
             {
-                return new CapShardHold(i, _fence);
+                case CapFit.Exceeded:
+                    return new CapShardHold(i, _fence);
+                case CapFit.Held when contended < 0:
+                    contended = i;
+                    break;
             }
+        }
+
+        if (contended >= 0)
+        {
+            return new CapShardHold(contended, _fence, Contended: true);
         }
 
         var deadline = now + EscrowGrain.HoldTimeout;

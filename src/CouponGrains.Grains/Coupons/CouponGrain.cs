@@ -1,5 +1,6 @@
 using CouponGrains.Contracts.Coupons;
 using CouponGrains.Contracts.Redemptions;
+using CouponGrains.Domain.Caps;
 using CouponGrains.Domain.Rules;
 using CouponGrains.Grains.Caps;
 using CouponGrains.Grains.Storage;
@@ -94,7 +95,11 @@ public sealed class CouponGrain(CouponStore coupons, RedemptionLedger ledger, Ti
 
         if (!TryHold(redemptionId, 1, _row.MaxUses))
         {
-            return Reject(RejectionCode.CouponUsesExhausted, "This coupon has no uses left.");
+            // Contended: the last uses are held by attempts that may still fail, so the caller may wait for them.
+            return Reject(RejectionCode.CouponUsesExhausted, "This coupon has no uses left.") with
+            {
+                Contended = Escrow.Fit(1, _row.MaxUses) == CapFit.Held,
+            };
         }
 
         return new CouponHoldResult { Coupon = View(_row), Fence = Fence!.Value };

@@ -161,40 +161,72 @@ public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, Re
     private async Task<(string, RedeemResult)> AttemptAsync(string scope, string key, OrderContext order, string requestHash, Actor actor) =>
         (requestHash, await RedeemOnceAsync(scope, key, order, requestHash, actor));
 
+    /// <summary>
+    /// Tries the redemption, and tries again while it is refused only because holds of other redemptions in flight
+    /// fill a cap whose committed total leaves room: those holds are confirmed or released within a ledger commit or
+    /// so, and refusing at once would tell a dealer "budget exhausted" for a budget that ends up with room (a burst
+    /// of 300 on a budget of 50 had been refused 300 times). Each try gives back all it held before it waits, so no
+    /// two redemptions can wait for each other; each takes a new redemption id, so a late release of the try
+    /// before can never free a hold of this one.
+    /// </summary>
     private async Task<RedeemResult> RedeemOnceAsync(string scope, string key, OrderContext order, string requestHash, Actor actor)
     {
-        var redemptionId = "R-" + Guid.CreateVersion7().ToString("N");
-        var holds = new List<Func<Task>>(5);
+        var giveUpAt = time.GetUtcNow() + WaitForHeldCapacity;
+        for (var attempt = 0; ; attempt++)
+        {
+            var result = await TryRedeemAsync(scope, key, order, requestHash, actor);
+            if (result.Status != RedeemStatus.Contended)
+            {
+                return result;
+            }
+
+            if (time.GetUtcNow() >= giveUpAt)
+            {
+                return await ExistingAsync(scope, key, requestHash) ?? result;
+            }
+
+            // Full jitter over a doubling window (2, 4, … 128 ms): tries that were refused together come back apart.
+            await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, 2 << Math.Min(attempt, 6))), time);
+        }
+    }
+
+    /// <summary>How long a redemption waits, in all, for holds in flight that fill a cap with room in its committed total.</summary>
+    public static readonly TimeSpan WaitForHeldCapacity = TimeSpan.FromSeconds(2);
+
+    private async Task<RedeemResult> TryRedeemAsync(string scope, string key, OrderContext order, string requestHash, Actor actor)
+    {
+        var holds = new AttemptHolds("R-" + Guid.CreateVersion7().ToString("N"));
         try
         {
-            return await HoldAndAppendAsync(redemptionId, holds, scope, key, order, requestHash, actor);
+            return await HoldAndAppendAsync(holds, scope, key, order, requestHash, actor);
         }
-        catch (Exception ex) when (holds.Count > 0)
+        catch (Exception ex) when (holds.Any)
         {
             // A grain or the database failed before the ledger was asked, or after it had written nothing under
             // this id: what this attempt holds goes back now instead of blocking its caps until the holds expire.
-            logger.LogWarning("Redemption {RedemptionId} failed before its ledger append: {Error}", redemptionId, ex.Message);
-            await ReleaseAsync(holds, redemptionId);
+            logger.LogWarning("Redemption {RedemptionId} failed before its ledger append: {Error}", holds.RedemptionId, ex.Message);
+            await ReleaseAsync(holds);
             throw;
         }
     }
 
     /// <summary>Gives back what an attempt held. A release that fails leaves its hold to expire, which resolves against the ledger.</summary>
-    private async Task ReleaseAsync(List<Func<Task>> holds, string redemptionId)
+    private async Task ReleaseAsync(AttemptHolds holds)
     {
         try
         {
-            await Task.WhenAll(holds.Select(release => release()));
+            await holds.ReleaseAllAsync();
         }
         catch (Exception ex)
         {
-            logger.LogWarning(ex, "Releasing the holds of redemption {RedemptionId} failed; they resolve on expiry", redemptionId);
+            logger.LogWarning(ex, "Releasing the holds of redemption {RedemptionId} failed; they resolve on expiry", holds.RedemptionId);
         }
     }
 
-    private async Task<RedeemResult> HoldAndAppendAsync(string redemptionId, List<Func<Task>> holds, string scope, string key,
+    private async Task<RedeemResult> HoldAndAppendAsync(AttemptHolds holds, string scope, string key,
         OrderContext order, string requestHash, Actor actor)
     {
+        var redemptionId = holds.RedemptionId;
         if (await blacklist.CheckAsync(order.DealerId, order.Customer.Id, order.Code) is { } blocked)
         {
             return await RejectAsync(scope, key, requestHash, blocked, holds);
@@ -206,7 +238,9 @@ public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, Re
         var couponHold = remembered ?? await coupon.TryHoldAsync(redemptionId, order.DealerId);
         if (couponHold.Rejection is { } couponRejection)
         {
-            return await RejectAsync(scope, key, requestHash, couponRejection, holds);
+            return couponHold.Contended
+                ? await ContendedAsync(couponRejection, holds)
+                : await RejectAsync(scope, key, requestHash, couponRejection, holds);
         }
 
         // A coupon with unlimited uses (a public code capped by its campaign) has nothing to hold: it is
@@ -232,7 +266,9 @@ public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, Re
                 return await AskApprovalAsync(scope, key, requestHash, order, campaignHold, campaignId, actor, holds);
             }
 
-            return await RejectAsync(scope, key, requestHash, campaignHold.Reasons[0], holds);
+            return campaignHold.Contended
+                ? await ContendedAsync(campaignHold.Reasons[0], holds)
+                : await RejectAsync(scope, key, requestHash, campaignHold.Reasons[0], holds);
         }
 
         holds.Add(() => campaign.ReleaseAsync(redemptionId));
@@ -255,6 +291,7 @@ public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, Re
             new CapSubject(order.DealerId, order.BranchId, order.Customer.Id, order.OrderId, campaignHold.WarrantyKey), campaignHold.Discount);
         var held = new List<(string ShardKey, string Slot)>(memberCaps.Count);
         Rejection? refusal = null;
+        Rejection? contended = null;
         if (memberCaps.Count > 0)
         {
             var groups = new List<(ICapShardGrain Shard, string ShardKey, List<MemberCap> Caps, CapHold[] Holds, Task<CapShardHold> Hold)>(2);
@@ -284,7 +321,15 @@ public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, Re
 
                 if (answer.Refused >= 0)
                 {
-                    refusal ??= groupCaps[answer.Refused].Refusal;
+                    if (answer.Contended)
+                    {
+                        contended ??= groupCaps[answer.Refused].Refusal;
+                    }
+                    else
+                    {
+                        refusal ??= groupCaps[answer.Refused].Refusal;
+                    }
+
                     continue;
                 }
 
@@ -303,6 +348,11 @@ public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, Re
         if (refusal is not null)
         {
             return await RejectAsync(scope, key, requestHash, refusal, holds);
+        }
+
+        if (contended is not null)
+        {
+            return await ContendedAsync(contended, holds);
         }
 
         if (order.ApprovalId is { } approvalId)
@@ -346,7 +396,7 @@ public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, Re
         catch (LedgerNotWrittenException ex)
         {
             logger.LogWarning("Redemption {RedemptionId} was not written: {Error}", redemptionId, ex.InnerException?.Message);
-            await ReleaseAsync(holds, redemptionId);
+            await ReleaseAsync(holds);
             return new RedeemResult { Status = RedeemStatus.Unavailable };
         }
         catch (Exception ex)
@@ -363,7 +413,7 @@ public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, Re
                 logger.LogDebug("Redemption {RedemptionId} committed for {Discount} on {CampaignId}", redemptionId, record.Discount, campaignId);
                 return new RedeemResult { Status = RedeemStatus.Created, Redemption = record };
             case AppendStatus.KeyTaken:
-                await Task.WhenAll(holds.Select(release => release()));
+                await ReleaseAsync(holds);
                 return await ExistingAsync(scope, key, requestHash)
                        ?? new RedeemResult { Status = RedeemStatus.Unavailable };
             default:
@@ -374,7 +424,7 @@ public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, Re
                     logger.LogWarning("Redemption {RedemptionId} was fenced out by a new activation of a cap grain", redemptionId);
                 }
 
-                await Task.WhenAll(holds.Select(release => release()));
+                await ReleaseAsync(holds);
                 return new RedeemResult { Status = RedeemStatus.Unavailable };
         }
     }
@@ -385,7 +435,7 @@ public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, Re
     /// redeems again with its id once it is approved.
     /// </summary>
     private async Task<RedeemResult> AskApprovalAsync(string scope, string key, string requestHash, OrderContext order,
-        CampaignHold hold, string campaignId, Actor actor, List<Func<Task>> holds)
+        CampaignHold hold, string campaignId, Actor actor, AttemptHolds holds)
     {
         var existing = await RejectAsync(scope, key, requestHash, hold.Reasons[0], holds);
         if (existing.Status != RedeemStatus.Rejected)
@@ -408,15 +458,21 @@ public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, Re
         return existing with { ApprovalId = approval.Id };
     }
 
-    private async Task<RedeemResult> RejectAsync(string scope, string key, string requestHash, Rejection rejection,
-        List<Func<Task>> holds)
+    private async Task<RedeemResult> RejectAsync(string scope, string key, string requestHash, Rejection rejection, AttemptHolds holds)
     {
-        await Task.WhenAll(holds.Select(release => release()));
+        await ReleaseAsync(holds);
 
         // A refusal may only be our own earlier success seen from the caps (a single-use code used by
         // this very key before a crash): the ledger decides.
         return await ExistingAsync(scope, key, requestHash)
                ?? new RedeemResult { Status = RedeemStatus.Rejected, Rejection = rejection };
+    }
+
+    /// <summary>Refused only by holds in flight: gives back what this try holds, and the caller may try again.</summary>
+    private async Task<RedeemResult> ContendedAsync(Rejection rejection, AttemptHolds holds)
+    {
+        await ReleaseAsync(holds);
+        return new RedeemResult { Status = RedeemStatus.Contended, Rejection = rejection };
     }
 
     private async Task<RedeemResult?> ExistingAsync(string scope, string key, string requestHash)
@@ -465,4 +521,18 @@ public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, Re
             : caps.PerCustomerRedemptions is not null && order.Customer.Id is null
                 ? new Rejection(RejectionCode.NotEligible, "The campaign limits redemptions per customer: the order must name its customer.")
                 : null;
+
+    /// <summary>One try's redemption id and the releases of what it holds, in the order they were taken.</summary>
+    private sealed class AttemptHolds(string redemptionId)
+    {
+        private readonly List<Func<Task>> _releases = new(5);
+
+        public string RedemptionId { get; } = redemptionId;
+
+        public bool Any => _releases.Count > 0;
+
+        public void Add(Func<Task> release) => _releases.Add(release);
+
+        public Task ReleaseAllAsync() => Task.WhenAll(_releases.Select(release => release()));
+    }
 }

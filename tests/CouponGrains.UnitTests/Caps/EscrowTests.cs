@@ -22,6 +22,28 @@ public sealed class EscrowTests
     }
 
     [Fact]
+    public void ARefusalIsContendedWhileHoldsFillTheCapAndFinalOnceTheCommittedTotalDoes()
+    {
+        var escrow = new Escrow();
+        escrow.Load(used: 600, count: 6, [], Now);
+        Assert.True(escrow.TryHold("r1", 300, limit: 1000, Later));
+
+        Assert.Equal(CapFit.Fits, escrow.Fit(100, limit: 1000));
+        Assert.Equal(CapFit.Held, escrow.Fit(101, limit: 1000));
+        Assert.Equal(CapFit.Held, escrow.Fit(400, limit: 1000));
+        Assert.Equal(CapFit.Exceeded, escrow.Fit(401, limit: 1000));
+        Assert.Equal(CapFit.Fits, escrow.Fit(long.MaxValue / 2, limit: null));
+
+        // Released, the held room is free again; confirmed, it is gone for good.
+        escrow.Release("r1");
+        Assert.Equal(CapFit.Fits, escrow.Fit(400, limit: 1000));
+        Assert.True(escrow.TryHold("r2", 300, limit: 1000, Later));
+        escrow.Confirm("r2");
+        Assert.Equal(CapFit.Exceeded, escrow.Fit(101, limit: 1000));
+        Assert.Equal(CapFit.Fits, escrow.Fit(100, limit: 1000));
+    }
+
+    [Fact]
     public void AnyInterleavingOfHoldsConfirmsAndReleasesStaysWithinTheLimit()
     {
         var random = new Random(42);
