@@ -60,6 +60,10 @@ public sealed class GrainDriver(IHost host, IClusterClient client) : IAsyncDispo
             {
                 Interlocked.Increment(ref stats.Failed);
                 outcome = result.Rejection is { } r ? r.Code.ToWire() : result.Status.ToString();
+                if (record && result.Status == RedeemStatus.Rejected && result.Rejection is { } refusal)
+                {
+                    stats.Refusals.Add(new CapRefusal(campaign, order.DealerId, order.BranchId!, refusal.Code.ToWire()));
+                }
             }
         }
         catch (Exception ex)

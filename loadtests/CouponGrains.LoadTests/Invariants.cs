@@ -97,6 +97,60 @@ public static class Invariants
                 $"redemptions still committed after redeem-and-reverse ({stats.Reversed.Count} reversed in the measured run)"));
         }
         results.Add(new("counter-vs-ledger", drift, "campaigns whose live spent differs from the ledger"));
+        results.Add(await RefusedWithRoomAsync(db, scenario, stats, totals));
         return results;
+    }
+
+    /// <summary>
+    /// A 409 cap refusal must be final: the cap it names had no room for the redemption in its committed total, not
+    /// merely in holds of redemptions in flight that might be released. Caps only fill in a run without reversals, so
+    /// a cap refused during the run must be full at its end: room for another redemption there is a false refusal.
+    /// Every order of a scenario is worth <see cref="Scenario.Discount"/>.
+    /// </summary>
+    private static async Task<InvariantResult> RefusedWithRoomAsync(NpgsqlDataSource db, Scenario scenario, RunStats stats, Dictionary<string, long> totals)
+    {
+        const string name = "refused-with-room";
+        var refusals = stats.Refusals.ToArray();
+        if (scenario.Name == "churn")
+        {
+            return new(name, 0, $"not checked: reversals give room back ({refusals.Length} cap refusals)");
+        }
+
+        var dealerTotals = new Dictionary<(string Campaign, string Dealer), long>();
+        var branchCounts = new Dictionary<(string Campaign, string Dealer, string Branch), long>();
+        if (refusals.Length > 0)
+        {
+            await using var members = db.CreateCommand(
+                "SELECT campaign_id, dealer_id, branch_id, sum(discount)::bigint, count(*) FROM redemptions " +
+                "WHERE campaign_id = ANY(@c) AND status = 'committed' AND branch_id IS NOT NULL GROUP BY 1, 2, 3");
+            members.Parameters.AddWithValue("c", scenario.Campaigns);
+            await using var reader = await members.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                var (campaign, dealer, branch) = (reader.GetString(0), reader.GetString(1), reader.GetString(2));
+                dealerTotals[(campaign, dealer)] = dealerTotals.GetValueOrDefault((campaign, dealer)) + reader.GetInt64(3);
+                branchCounts[(campaign, dealer, branch)] = reader.GetInt64(4);
+            }
+        }
+
+        long withRoom = 0, checkedRefusals = 0;
+        foreach (var refusal in refusals)
+        {
+            var campaign = scenario.Campaigns[refusal.Campaign];
+            bool? room = refusal.Code switch
+            {
+                "campaign_budget_exhausted" => scenario.Budget - totals.GetValueOrDefault(campaign) >= Scenario.Discount,
+                "dealer_cap_reached" when scenario.DealerCap is { } cap =>
+                    cap - dealerTotals.GetValueOrDefault((campaign, refusal.DealerId)) >= Scenario.Discount,
+                "branch_quota_reached" when scenario.BranchQuota is { } quota =>
+                    branchCounts.GetValueOrDefault((campaign, refusal.DealerId, refusal.BranchId)) < quota,
+                _ => null,
+            };
+            checkedRefusals += room is null ? 0 : 1;
+            withRoom += room == true ? 1 : 0;
+        }
+
+        return new(name, withRoom,
+            $"cap refusals whose cap had room for another redemption at the end, of {checkedRefusals} budget, dealer-cap and branch-quota refusals");
     }
 }

@@ -8,6 +8,9 @@ namespace CouponGrains.LoadTests;
 
 public sealed record Acknowledged(string Id, int Campaign, long Discount, string IdempotencyKey);
 
+/// <summary>A redemption refused by a cap (a 409 naming it), with the dealer and branch it was for.</summary>
+public sealed record CapRefusal(int Campaign, string DealerId, string BranchId, string Code);
+
 /// <summary>
 /// The answers of one progress window: count and latency percentiles in milliseconds, and PostgreSQL's WAL flushes
 /// in it with their mean duration when they were sampled (<see cref="WalFlushes"/>).
@@ -28,6 +31,7 @@ public sealed class RunStats
     public ConcurrentBag<Acknowledged> Acked { get; } = [];
     public ConcurrentDictionary<string, ConcurrentBag<string>> IdsByKey { get; } = new();
     public ConcurrentBag<string> Reversed { get; } = [];
+    public ConcurrentBag<CapRefusal> Refusals { get; } = [];
     public long Ok;
     public long Failed;
     public long Bytes;

@@ -110,7 +110,8 @@ public sealed class Scenario
     /// <summary>One step of one virtual user.</summary>
     public async Task StepAsync(Call call, Random random, long sequence)
     {
-        var (campaign, order) = Next(random, sequence);
+        var draw = Next(random, sequence);
+        var (campaign, order) = (draw.Campaign, draw.Body);
         var key = $"load-{Name}-{sequence}";
         switch (Name)
         {
@@ -121,19 +122,19 @@ public sealed class Scenario
                 var copies = 1 + random.Next(5);
                 if (random.Next(2) == 0)
                 {
-                    await Task.WhenAll(Enumerable.Range(0, copies + 1).Select(_ => RedeemAsync(call, campaign, order, key)));
+                    await Task.WhenAll(Enumerable.Range(0, copies + 1).Select(_ => RedeemAsync(call, draw, key)));
                 }
                 else
                 {
                     for (var i = 0; i <= copies; i++)
                     {
-                        await RedeemAsync(call, campaign, order, key);
+                        await RedeemAsync(call, draw, key);
                     }
                 }
 
                 break;
             case "churn":
-                if (await RedeemAsync(call, campaign, order, key) is { } id)
+                if (await RedeemAsync(call, draw, key) is { } id)
                 {
                     var reason = Encoding.UTF8.GetBytes("""{"reason":"load churn"}""");
                     var (status, body) = await call.SendAsync(HttpMethod.Post, $"/api/v1/redemptions/{id}/reversal", reason, null);
@@ -146,16 +147,22 @@ public sealed class Scenario
 
                 break;
             default:
-                await RedeemAsync(call, campaign, order, key);
+                await RedeemAsync(call, draw, key);
                 break;
         }
     }
 
-    private static async Task<string?> RedeemAsync(Call call, int campaign, byte[] order, string key)
+    private static async Task<string?> RedeemAsync(Call call, Draw draw, string key)
     {
-        var (status, body) = await call.SendAsync(HttpMethod.Post, "/api/v1/redemptions", order, key);
+        var campaign = draw.Campaign;
+        var (status, body) = await call.SendAsync(HttpMethod.Post, "/api/v1/redemptions", draw.Body, key);
         using (body)
         {
+            if (status == HttpStatusCode.Conflict && call.Record && body?.RootElement.TryGetProperty("code", out var code) == true)
+            {
+                call.Stats.Refusals.Add(new CapRefusal(campaign, draw.DealerId, draw.BranchId, code.GetString()!));
+            }
+
             if (status != HttpStatusCode.Created || body is null)
             {
                 return null;
@@ -179,16 +186,19 @@ public sealed class Scenario
     /// The next order as UTF-8 JSON: campaign chosen Zipf-skewed for spread, dealer, branch and customer
     /// uniformly. Written by hand so that the generator spends its CPU on sending, not on reflection.
     /// </summary>
-    public (int Campaign, byte[] Body) Next(Random random, long sequence)
+    public Draw Next(Random random, long sequence)
     {
         var campaign = PickCampaign(random);
-        var dealer = random.Next(Dealers);
-        var branch = random.Next(2) == 0 ? "B" : "C";
+        var dealer = $"{DealerPrefix}{random.Next(Dealers)}";
+        var branch = $"{dealer}-{(random.Next(2) == 0 ? "B" : "C")}";
         var customer = random.Next(100_000);
         var body = FormattableString.Invariant(
-            $$"""{"code":"{{Codes[campaign]}}","dealerId":"{{DealerPrefix}}{{dealer}}","branchId":"{{DealerPrefix}}{{dealer}}-{{branch}}","orderId":"SO-{{sequence}}","region":"west","customer":{"id":"C-{{Run}}-{{customer}}","tags":[]},"lines":[{"sku":"BP-220","category":"brakes","quantity":4,"unitPrice":185000,"unitCost":131000}]}""");
-        return (campaign, Encoding.UTF8.GetBytes(body));
+            $$"""{"code":"{{Codes[campaign]}}","dealerId":"{{dealer}}","branchId":"{{branch}}","orderId":"SO-{{sequence}}","region":"west","customer":{"id":"C-{{Run}}-{{customer}}","tags":[]},"lines":[{"sku":"BP-220","category":"brakes","quantity":4,"unitPrice":185000,"unitCost":131000}]}""");
+        return new Draw(campaign, dealer, branch, Encoding.UTF8.GetBytes(body));
     }
+
+    /// <summary>One drawn order: its campaign's index, dealer and branch, and the request body.</summary>
+    public sealed record Draw(int Campaign, string DealerId, string BranchId, byte[] Body);
 }
 
 /// <summary>The same draw as <see cref="Scenario.Next"/>, as the contract the grains take.</summary>
