@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using CouponGrains.Api.Observability;
 using CouponGrains.Grains.Events;
+using CouponGrains.Grains.Redemptions;
 using CouponGrains.Grains.Storage;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
@@ -57,9 +58,9 @@ public sealed class SiloActiveHealthCheck(IServiceProvider services) : IHealthCh
 
 /// <summary>
 /// Exports the ledger's group-commit statistics (batches, rows), its unknown outcomes and the redemptions still awaiting
-/// resolution, and the outbox relay's progress, as observable instruments.
+/// resolution, the outbox relay's progress, and the redemptions' waits for held capacity, as observable instruments.
 /// </summary>
-public sealed class LedgerMetrics(RedemptionLedger ledger, OutboxRelay relay, CouponGrainsMetrics metrics) : IHostedService
+public sealed class LedgerMetrics(RedemptionLedger ledger, OutboxRelay relay, HeldCapacityWaits waits, CouponGrainsMetrics metrics) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -78,6 +79,12 @@ public sealed class LedgerMetrics(RedemptionLedger ledger, OutboxRelay relay, Co
         metrics.ObserveCurrent("coupongrains.ledger.awaiting_resolution", "{redemption}",
             "Redemptions of such batches whose resolution waits for PostgreSQL to answer; their holds are kept meanwhile.",
             () => ledger.Stats.AwaitingResolution);
+        metrics.ObserveTotal("coupongrains.redemption.held_capacity_waits", "{wait}",
+            "Times a redemption found a cap with room in its committed total filled by holds in flight, gave back what it held and waited to try again.",
+            () => waits.Stats.Waits);
+        metrics.ObserveTotal("coupongrains.redemption.held_capacity_gave_up", "{redemption}",
+            "Redemptions answered 503 cap_contended: the holds in flight were still there when the wait ended.",
+            () => waits.Stats.GaveUp);
         return Task.CompletedTask;
     }
 

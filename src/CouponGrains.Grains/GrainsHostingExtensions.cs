@@ -16,6 +16,7 @@ public static class GrainsHostingExtensions
         services.AddSingleton(_ => new Database(Database.CreateDataSource(connectionString), Database.CreateGenericPlanSource(connectionString)));
         services.AddSingleton<RedemptionLedger>();
         services.AddSingleton<RedemptionCache>();
+        services.AddSingleton<HeldCapacityWaits>();
         services.AddSingleton<CouponStore>();
         services.AddSingleton<ApiKeyStore>();
         services.AddSingleton<AuditLog>();

@@ -31,8 +31,8 @@ namespace CouponGrains.Grains.Redemptions;
 /// flight instead of starting its own. The ledger's unique key is the final arbiter either way.
 /// </remarks>
 [GrainType("redeem"), Reentrant]
-public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, RedemptionCache cache, IGrainFactory grains, TimeProvider time,
-    ILogger<RedeemGrain> logger)
+public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, RedemptionCache cache, HeldCapacityWaits waits,
+    IGrainFactory grains, TimeProvider time, ILogger<RedeemGrain> logger)
     : Grain, IRedeemGrain
 {
     /// <summary>
@@ -182,9 +182,11 @@ public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, Re
 
             if (time.GetUtcNow() >= giveUpAt)
             {
+                waits.GaveUp();
                 return await ExistingAsync(scope, key, requestHash) ?? result;
             }
 
+            waits.Waited();
             // Full jitter over a doubling window (2, 4, … 128 ms): tries that were refused together come back apart.
             await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, 2 << Math.Min(attempt, 6))), time);
         }

@@ -1,7 +1,9 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using CouponGrains.Grains.Redemptions;
 using CouponGrains.IntegrationTests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CouponGrains.IntegrationTests.Api;
 
@@ -137,6 +139,8 @@ public sealed class CapConcurrencyTests(ApiFixture api)
         Assert.Equal(HttpStatusCode.Created, full.StatusCode);
         var issued = await api.Admin.PostAsJsonAsync($"/api/v1/campaigns/{campaign}/coupons", new { count = 1 });
         var code = (await issued.Content.ReadFromJsonAsync<JsonObject>())!["codes"]![0]!.GetValue<string>();
+        var waits = api.Services.GetRequiredService<HeldCapacityWaits>();
+        var waitsBefore = waits.Stats.Waits;
 
         // 99 callers for a customer at its limit and one for a customer with room race for the code's one use. Each
         // doomed caller holds the use before its customer refuses it: the one who fits must not be told the code is used
@@ -148,6 +152,9 @@ public sealed class CapConcurrencyTests(ApiFixture api)
         await AssertOutcomeAsync(responses, 1, ["customer_limit_reached", "coupon_uses_exhausted"]);
         var coupon = await api.Admin.GetFromJsonAsync<JsonObject>($"/api/v1/coupons/{code}");
         Assert.Equal(1, coupon!["uses"]!.GetValue<long>());
+
+        // Callers that met the use held by another waited for it, and the metric counts those waits.
+        Assert.True(waits.Stats.Waits > waitsBefore, "no caller waited for the held use");
     }
 
     [Fact]
