@@ -111,7 +111,7 @@ public static class Runner
             for (long n = 0; ; n++)
             {
                 var intended = start + (long)(n * interval);
-                if (intended - start > duration.TotalSeconds * Stopwatch.Frequency)
+                if (intended - start > duration.TotalSeconds * Stopwatch.Frequency || n >= scenario.Demand)
                 {
                     break;
                 }
@@ -134,10 +134,11 @@ public static class Runner
         else
         {
             var until = Stopwatch.GetTimestamp() + (long)(duration.TotalSeconds * Stopwatch.Frequency);
+            long sent = 0;
             await Task.WhenAll(Enumerable.Range(0, settings.Concurrency).Select(async u =>
             {
                 var random = new Random(u * 7919 + 17);
-                while (Stopwatch.GetTimestamp() < until)
+                while (Stopwatch.GetTimestamp() < until && !(Interlocked.Increment(ref sent) > scenario.Demand))
                 {
                     await SendAsync(scenario, http, grains, stats, Interlocked.Increment(ref sequence), Stopwatch.GetTimestamp(), record, random);
                 }

@@ -14,7 +14,8 @@ namespace CouponGrains.LoadTests;
 /// <item><c>hot</c>: one public code, 500 dealers, every redemption on one campaign.</item>
 /// <item><c>spread</c>: 1,000 campaigns (100 in short mode) chosen Zipf-skewed, 500 dealers.</item>
 /// <item><c>mixed</c>: the hot campaign, 80 % validations and 20 % redemptions.</item>
-/// <item><c>caprace</c>: demand far above a small budget; dealer caps and branch quotas bind in turn.</item>
+/// <item><c>caprace</c>: demand of 5× a small budget, then no more; dealer caps and branch quotas bind in turn, and
+/// with demand that ends, a refusal that was not final can leave its cap short at the end.</item>
 /// <item><c>storm</c>: 20 % of redemptions re-sent 1–5 times, half of them concurrently.</item>
 /// <item><c>churn</c>: redeem then reverse; the budget must end where it started.</item>
 /// </list>
@@ -31,6 +32,9 @@ public sealed class Scenario
     public long? DealerCap { get; init; }
     public int? BranchQuota { get; init; }
     public long Budget { get; init; }
+
+    /// <summary>How many requests a run sends at most (null: as many as its duration allows).</summary>
+    public long? Demand { get; init; }
 
     /// <summary>
     /// This set-up's own tag, in its codes and its customers' ids: the scenarios run one after another on one
@@ -96,7 +100,7 @@ public sealed class Scenario
         return new Scenario
         {
             Name = name, Campaigns = ids, Codes = codes, Dealers = dealers, Budget = budget, DealerCap = dealerCap, BranchQuota = branchQuota,
-            Run = run,
+            Run = run, Demand = name == "caprace" ? 5 * budget / Discount : null,
         };
     }
 
