@@ -125,7 +125,7 @@ public interface ICampaignGrain : IGrainWithStringKey
     /// committing: an <c>approval_required</c> outcome then holds like any other.</param>
     Task<CampaignHold> TryHoldAsync(string redemptionId, OrderContext order, DealerProfile? dealer, bool approved);
 
-    /// <summary>Evaluates the rules and the live budget for an order; changes nothing.</summary>
+    /// <summary>Evaluates the rules and the committed budget for an order (holds in flight do not refuse it); changes nothing.</summary>
     [Alias("evaluate")]
     Task<CampaignHold> EvaluateAsync(OrderContext order, DealerProfile? dealer);
 

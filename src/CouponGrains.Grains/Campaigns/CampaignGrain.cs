@@ -388,14 +388,15 @@ public sealed class CampaignGrain(
             return hold;
         }
 
-        if (!Escrow.CanFit(hold.Discount, state.State.Definition!.Budget))
+        // A dry run refuses only what a redemption would refuse outright: holds in flight may still be released.
+        if (Escrow.Fit(hold.Discount, state.State.Definition!.Budget) == CapFit.Exceeded)
         {
             return hold with { Reasons = [BudgetExhausted] };
         }
 
         foreach (var (period, escrow) in await PeriodEscrowsAsync(Time.GetUtcNow()))
         {
-            if (!escrow.CanFit(AmountIn(period, hold.Discount), period.Limit))
+            if (escrow.Fit(AmountIn(period, hold.Discount), period.Limit) == CapFit.Exceeded)
             {
                 return hold with { Reasons = [PeriodCapReached(period)] };
             }

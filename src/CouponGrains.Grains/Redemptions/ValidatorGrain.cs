@@ -143,10 +143,12 @@ public sealed class ValidatorGrain(IGrainFactory grains, TimeProvider time, Coup
         var memberCaps = evaluation.Definition is { } definition
             ? MemberCaps.For(campaignId, definition, time.GetUtcNow(), subject, evaluation.Discount)
             : [];
+        // Like the coupon's uses and the campaign's budget, a cap refuses here only when its committed total leaves no
+        // room: holds in flight may be released, and a redemption would wait for them rather than be refused.
         foreach (var cap in memberCaps)
         {
             var usage = await grains.Ref<ICapShardGrain>(cap.Slot.ShardKey).GetUsageAsync(cap.Slot.Key);
-            if (usage.Used + usage.Held + cap.Amount > cap.Limit)
+            if (usage.Used + cap.Amount > cap.Limit)
             {
                 reasons.Add(cap.Refusal);
             }
