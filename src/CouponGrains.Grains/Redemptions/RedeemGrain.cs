@@ -21,8 +21,8 @@ namespace CouponGrains.Grains.Redemptions;
 /// and hold the campaign budget, hold the dealer, branch and customer caps in parallel, append to the
 /// ledger (group-committed, the one durable step; the ledger then confirms the holds of the whole batch,
 /// one message per grain). Any refusal releases every
-/// hold taken. If the ledger outcome is unknown the holds stay and resolve against the ledger when they
-/// expire.
+/// hold taken; a refusal only by holds in flight is tried again after a short wait (see <see cref="WaitForHeldCapacity"/>).
+/// If the ledger outcome is unknown the holds stay and resolve against the ledger.
 /// </summary>
 /// <remarks>
 /// Reentrant: attempts with different keys interleave at every await. The coordinator owns no cap
@@ -43,6 +43,9 @@ public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, Re
     /// 7–9 MB they promoted with 1 s.
     /// </summary>
     private static readonly TimeSpan s_remember = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long a redemption waits, in all, for holds in flight that fill a cap with room in its committed total.</summary>
+    public static readonly TimeSpan WaitForHeldCapacity = TimeSpan.FromSeconds(2);
 
     private readonly Dictionary<string, Task<(string RequestHash, RedeemResult Result)>> _inFlight = new(StringComparer.Ordinal);
 
@@ -191,9 +194,6 @@ public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, Re
             await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, 2 << Math.Min(attempt, 6))), time);
         }
     }
-
-    /// <summary>How long a redemption waits, in all, for holds in flight that fill a cap with room in its committed total.</summary>
-    public static readonly TimeSpan WaitForHeldCapacity = TimeSpan.FromSeconds(2);
 
     private async Task<RedeemResult> TryRedeemAsync(string scope, string key, OrderContext order, string requestHash, Actor actor)
     {
