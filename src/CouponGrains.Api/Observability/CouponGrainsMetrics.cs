@@ -36,7 +36,7 @@ public sealed class CouponGrainsMetrics : IDisposable
             "{minor_unit}", "Remaining budget of the most active campaigns, sampled periodically.");
         _meter.CreateObservableGauge("coupongrains.outbox.backlog",
             () => _outbox is { } o ? [new Measurement<long>(o.Rows)] : Array.Empty<Measurement<long>>(),
-            "{event}", "Outbox rows not yet handed to every consumer.");
+            "{event}", "Outbox rows not yet handed to every consumer (the span of their sequence numbers, an upper bound).");
         _meter.CreateObservableGauge("coupongrains.outbox.oldest.age",
             () => _outbox is { } o ? [new Measurement<double>(o.OldestAgeSeconds)] : Array.Empty<Measurement<double>>(),
             "s", "Age of the oldest outbox row: how far the event pipeline lags the ledger.");

@@ -39,8 +39,16 @@ public sealed class DatabaseSampler(
             metrics.PostgresPing(watch.Elapsed);
             if (options.SampleOutbox)
             {
+                // From the two ends of the primary key, not a count: a count scans the whole backlog, so the gauge
+                // cost most exactly when the pipeline was furthest behind (with the relay off, 26 ms of PostgreSQL
+                // every sample after a minute at 2,700 /s). The span of sequence numbers is an upper bound: numbers
+                // of rolled-back inserts leave gaps.
                 await using var backlog = dataSource.CreateCommand(
-                    "SELECT count(*), COALESCE(extract(epoch FROM now() - min(at)), 0)::float8 FROM outbox");
+                    """
+                    SELECT COALESCE(max(seq) - min(seq) + 1, 0),
+                           COALESCE(extract(epoch FROM now() - (SELECT at FROM outbox ORDER BY seq LIMIT 1)), 0)::float8
+                    FROM outbox
+                    """);
                 await using var reader = await backlog.ExecuteReaderAsync(ct);
                 if (await reader.ReadAsync(ct))
                 {
