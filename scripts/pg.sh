@@ -3,7 +3,8 @@
 #
 #   source scripts/pg.sh
 #   pg_ensure_installed            # installs PostgreSQL via apt-get if missing, sets PG_BIN
-#   pg_start <datadir> <port>      # initdb if needed, start on 127.0.0.1:<port> (PG_MAX_CONNECTIONS, default 300)
+#   pg_start <datadir> <port>      # initdb if needed, start on 127.0.0.1:<port> (PG_MAX_CONNECTIONS, default 300;
+#                                  # PG_EXTRA_OPTIONS: more server options, e.g. "-c max_wal_size=8GB")
 #   pg_create_db <port> <dbname>   # create the database if it does not exist
 #   pg_stop <datadir>              # fast shutdown, ignored if not running
 #   pg_free_port                   # print a free TCP port below the ephemeral range
@@ -161,7 +162,7 @@ pg_start() {
     # but a live server from another data dir on the same port would not.
     _pg_log "starting PostgreSQL ($PG_BIN) on 127.0.0.1:$port, data $datadir"
     if ! _pg_run "$PG_BIN/pg_ctl" -D "$datadir" -l "$logfile" -w -t 60 \
-            -o "-p $port -k $sockdir -c listen_addresses=127.0.0.1 -c max_connections=${PG_MAX_CONNECTIONS:-300} -c synchronous_commit=on -c shared_buffers=256MB -c fsync=on -c track_wal_io_timing=on" \
+            -o "-p $port -k $sockdir -c listen_addresses=127.0.0.1 -c max_connections=${PG_MAX_CONNECTIONS:-300} -c synchronous_commit=on -c shared_buffers=256MB -c fsync=on -c track_wal_io_timing=on ${PG_EXTRA_OPTIONS:-}" \
             start >/dev/null; then
         _pg_log "error: PostgreSQL failed to start; see $logfile"
         tail -n 20 "$logfile" >&2 || true
