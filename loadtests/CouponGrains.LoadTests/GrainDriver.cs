@@ -62,7 +62,7 @@ public sealed class GrainDriver(IHost host, IClusterClient client) : IAsyncDispo
                 outcome = result.Rejection is { } r ? r.Code.ToWire() : result.Status.ToString();
                 if (record && result.Status == RedeemStatus.Rejected && result.Rejection is { } refusal)
                 {
-                    stats.Refusals.Add(new CapRefusal(campaign, order.DealerId, order.BranchId!, refusal.Code.ToWire()));
+                    stats.Refusals.Add(new CapRefusal(campaign, order.DealerId, order.BranchId!, refusal.Code.ToWire(), DateTime.UtcNow));
                 }
             }
         }

@@ -97,17 +97,19 @@ public static class Invariants
                 $"redemptions still committed after redeem-and-reverse ({stats.Reversed.Count} reversed in the measured run)"));
         }
         results.Add(new("counter-vs-ledger", drift, "campaigns whose live spent differs from the ledger"));
-        results.Add(await RefusedWithRoomAsync(db, scenario, stats, totals));
+        results.Add(await RefusedWithRoomAsync(db, scenario, stats));
         return results;
     }
 
     /// <summary>
     /// A 409 cap refusal must be final: the cap it names had no room for the redemption in its committed total, not
-    /// merely in holds of redemptions in flight that might be released. Caps only fill in a run without reversals, so
-    /// a cap refused during the run must be full at its end: room for another redemption there is a false refusal.
-    /// Every order of a scenario is worth <see cref="Scenario.Discount"/>.
+    /// merely in holds of redemptions in flight that might be released. A cap refuses at some instant before its
+    /// answer arrives, counting what had been confirmed by then; everything confirmed had been stamped
+    /// (<c>redeemed_at</c>, before its ledger append) before that instant. So if even the redemptions stamped before the
+    /// answer arrived leave room for one more, the refusal was not final. Silo and load console share this machine's
+    /// clock. Every order of a scenario is worth <see cref="Scenario.Discount"/>; scenarios with reversals are skipped.
     /// </summary>
-    private static async Task<InvariantResult> RefusedWithRoomAsync(NpgsqlDataSource db, Scenario scenario, RunStats stats, Dictionary<string, long> totals)
+    private static async Task<InvariantResult> RefusedWithRoomAsync(NpgsqlDataSource db, Scenario scenario, RunStats stats)
     {
         const string name = "refused-with-room";
         var refusals = stats.Refusals.ToArray();
@@ -116,20 +118,25 @@ public static class Invariants
             return new(name, 0, $"not checked: reversals give room back ({refusals.Length} cap refusals)");
         }
 
-        var dealerTotals = new Dictionary<(string Campaign, string Dealer), long>();
-        var branchCounts = new Dictionary<(string Campaign, string Dealer, string Branch), long>();
+        // When each committed redemption was stamped, by campaign, by dealer and by branch, in time order.
+        var byCampaign = new Dictionary<string, List<DateTime>>();
+        var byDealer = new Dictionary<(string, string), List<DateTime>>();
+        var byBranch = new Dictionary<(string, string, string), List<DateTime>>();
         if (refusals.Length > 0)
         {
-            await using var members = db.CreateCommand(
-                "SELECT campaign_id, dealer_id, branch_id, sum(discount)::bigint, count(*) FROM redemptions " +
-                "WHERE campaign_id = ANY(@c) AND status = 'committed' AND branch_id IS NOT NULL GROUP BY 1, 2, 3");
-            members.Parameters.AddWithValue("c", scenario.Campaigns);
-            await using var reader = await members.ExecuteReaderAsync();
+            await using var stamps = db.CreateCommand(
+                "SELECT campaign_id, dealer_id, branch_id, redeemed_at FROM redemptions " +
+                "WHERE campaign_id = ANY(@c) AND status = 'committed' ORDER BY redeemed_at");
+            stamps.Parameters.AddWithValue("c", scenario.Campaigns);
+            await using var reader = await stamps.ExecuteReaderAsync();
             while (await reader.ReadAsync())
             {
-                var (campaign, dealer, branch) = (reader.GetString(0), reader.GetString(1), reader.GetString(2));
-                dealerTotals[(campaign, dealer)] = dealerTotals.GetValueOrDefault((campaign, dealer)) + reader.GetInt64(3);
-                branchCounts[(campaign, dealer, branch)] = reader.GetInt64(4);
+                var (campaign, dealer) = (reader.GetString(0), reader.GetString(1));
+                var branch = reader.IsDBNull(2) ? "" : reader.GetString(2);
+                var at = reader.GetFieldValue<DateTime>(3);
+                Stamped(byCampaign, campaign).Add(at);
+                Stamped(byDealer, (campaign, dealer)).Add(at);
+                Stamped(byBranch, (campaign, dealer, branch)).Add(at);
             }
         }
 
@@ -137,20 +144,45 @@ public static class Invariants
         foreach (var refusal in refusals)
         {
             var campaign = scenario.Campaigns[refusal.Campaign];
-            bool? room = refusal.Code switch
+            var (before, room) = refusal.Code switch
             {
-                "campaign_budget_exhausted" => scenario.Budget - totals.GetValueOrDefault(campaign) >= Scenario.Discount,
-                "dealer_cap_reached" when scenario.DealerCap is { } cap =>
-                    cap - dealerTotals.GetValueOrDefault((campaign, refusal.DealerId)) >= Scenario.Discount,
-                "branch_quota_reached" when scenario.BranchQuota is { } quota =>
-                    branchCounts.GetValueOrDefault((campaign, refusal.DealerId, refusal.BranchId)) < quota,
-                _ => null,
+                "campaign_budget_exhausted" => (byCampaign.GetValueOrDefault(campaign), scenario.Budget / Scenario.Discount),
+                "dealer_cap_reached" when scenario.DealerCap is { } cap => (byDealer.GetValueOrDefault((campaign, refusal.DealerId)), cap / Scenario.Discount),
+                "branch_quota_reached" when scenario.BranchQuota is { } quota => (byBranch.GetValueOrDefault((campaign, refusal.DealerId, refusal.BranchId)), quota),
+                _ => (null, -1L),
             };
-            checkedRefusals += room is null ? 0 : 1;
-            withRoom += room == true ? 1 : 0;
+            if (room < 0)
+            {
+                continue;
+            }
+
+            checkedRefusals++;
+            withRoom += StampedBefore(before, refusal.AnsweredAt) + 1 <= room ? 1 : 0;
         }
 
         return new(name, withRoom,
-            $"cap refusals whose cap had room for another redemption at the end, of {checkedRefusals} budget, dealer-cap and branch-quota refusals");
+            $"budget, dealer-cap and branch-quota refusals that left room for one more redemption among those stamped before the answer, of {checkedRefusals}");
+    }
+
+    private static List<DateTime> Stamped<TKey>(Dictionary<TKey, List<DateTime>> map, TKey key) where TKey : notnull
+    {
+        if (!map.TryGetValue(key, out var list))
+        {
+            map[key] = list = [];
+        }
+
+        return list;
+    }
+
+    /// <summary>How many of the time-ordered <paramref name="stamps"/> lie before <paramref name="at"/>.</summary>
+    private static long StampedBefore(List<DateTime>? stamps, DateTime at)
+    {
+        if (stamps is null)
+        {
+            return 0;
+        }
+
+        var index = stamps.BinarySearch(at);
+        return index >= 0 ? index : ~index;
     }
 }

@@ -8,8 +8,8 @@ namespace CouponGrains.LoadTests;
 
 public sealed record Acknowledged(string Id, int Campaign, long Discount, string IdempotencyKey);
 
-/// <summary>A redemption refused by a cap (a 409 naming it), with the dealer and branch it was for.</summary>
-public sealed record CapRefusal(int Campaign, string DealerId, string BranchId, string Code);
+/// <summary>A redemption refused by a cap (a 409 naming it), with the dealer and branch it was for and when the answer arrived.</summary>
+public sealed record CapRefusal(int Campaign, string DealerId, string BranchId, string Code, DateTime AnsweredAt);
 
 /// <summary>
 /// The answers of one progress window: count and latency percentiles in milliseconds, and PostgreSQL's WAL flushes

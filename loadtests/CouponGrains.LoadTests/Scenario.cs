@@ -164,7 +164,7 @@ public sealed class Scenario
         {
             if (status == HttpStatusCode.Conflict && call.Record && body?.RootElement.TryGetProperty("code", out var code) == true)
             {
-                call.Stats.Refusals.Add(new CapRefusal(campaign, draw.DealerId, draw.BranchId, code.GetString()!));
+                call.Stats.Refusals.Add(new CapRefusal(campaign, draw.DealerId, draw.BranchId, code.GetString()!, DateTime.UtcNow));
             }
 
             if (status != HttpStatusCode.Created || body is null)
