@@ -118,29 +118,50 @@ public static class Invariants
             return new(name, 0, $"not checked: reversals give room back ({refusals.Length} cap refusals)");
         }
 
-        // When each committed redemption was stamped, by campaign, by dealer and by branch, in time order.
-        var byCampaign = new Dictionary<string, List<DateTime>>();
-        var byDealer = new Dictionary<(string, string), List<DateTime>>();
-        var byBranch = new Dictionary<(string, string, string), List<DateTime>>();
+        var stamps = new List<Stamp>();
         if (refusals.Length > 0)
         {
-            await using var stamps = db.CreateCommand(
-                "SELECT campaign_id, dealer_id, branch_id, redeemed_at FROM redemptions " +
-                "WHERE campaign_id = ANY(@c) AND status = 'committed' ORDER BY redeemed_at");
-            stamps.Parameters.AddWithValue("c", scenario.Campaigns);
-            await using var reader = await stamps.ExecuteReaderAsync();
+            await using var read = db.CreateCommand(
+                "SELECT campaign_id, dealer_id, branch_id, redeemed_at FROM redemptions WHERE campaign_id = ANY(@c) AND status = 'committed'");
+            read.Parameters.AddWithValue("c", scenario.Campaigns);
+            await using var reader = await read.ExecuteReaderAsync();
             while (await reader.ReadAsync())
             {
-                var (campaign, dealer) = (reader.GetString(0), reader.GetString(1));
-                var branch = reader.IsDBNull(2) ? "" : reader.GetString(2);
-                var at = reader.GetFieldValue<DateTime>(3);
-                Stamped(byCampaign, campaign).Add(at);
-                Stamped(byDealer, (campaign, dealer)).Add(at);
-                Stamped(byBranch, (campaign, dealer, branch)).Add(at);
+                stamps.Add(new Stamp(reader.GetString(0), reader.GetString(1), reader.IsDBNull(2) ? "" : reader.GetString(2),
+                    reader.GetFieldValue<DateTime>(3)));
             }
         }
 
-        long withRoom = 0, checkedRefusals = 0;
+        var (withRoom, checkedRefusals) = RefusalsWithRoom(scenario, refusals, stamps);
+        return new(name, withRoom,
+            $"budget, dealer-cap and branch-quota refusals that left room for one more redemption among those stamped before the answer, of {checkedRefusals}");
+    }
+
+    /// <summary>A committed redemption: its campaign, dealer and branch, and when it was stamped.</summary>
+    public sealed record Stamp(string CampaignId, string DealerId, string BranchId, DateTime At);
+
+    /// <summary>
+    /// Of the budget, dealer-cap and branch-quota <paramref name="refusals"/>, those answered when the redemptions stamped
+    /// before the answer left room for one more (see <see cref="RefusedWithRoomAsync"/>), and how many were judged.
+    /// </summary>
+    public static (long WithRoom, long Judged) RefusalsWithRoom(Scenario scenario, IEnumerable<CapRefusal> refusals, IEnumerable<Stamp> stamps)
+    {
+        var byCampaign = new Dictionary<string, List<DateTime>>();
+        var byDealer = new Dictionary<(string, string), List<DateTime>>();
+        var byBranch = new Dictionary<(string, string, string), List<DateTime>>();
+        foreach (var stamp in stamps)
+        {
+            Stamped(byCampaign, stamp.CampaignId).Add(stamp.At);
+            Stamped(byDealer, (stamp.CampaignId, stamp.DealerId)).Add(stamp.At);
+            Stamped(byBranch, (stamp.CampaignId, stamp.DealerId, stamp.BranchId)).Add(stamp.At);
+        }
+
+        foreach (var list in byCampaign.Values.Concat(byDealer.Values).Concat(byBranch.Values))
+        {
+            list.Sort();
+        }
+
+        long withRoom = 0, judged = 0;
         foreach (var refusal in refusals)
         {
             var campaign = scenario.Campaigns[refusal.Campaign];
@@ -156,12 +177,11 @@ public static class Invariants
                 continue;
             }
 
-            checkedRefusals++;
+            judged++;
             withRoom += StampedBefore(before, refusal.AnsweredAt) + 1 <= room ? 1 : 0;
         }
 
-        return new(name, withRoom,
-            $"budget, dealer-cap and branch-quota refusals that left room for one more redemption among those stamped before the answer, of {checkedRefusals}");
+        return (withRoom, judged);
     }
 
     private static List<DateTime> Stamped<TKey>(Dictionary<TKey, List<DateTime>> map, TKey key) where TKey : notnull
