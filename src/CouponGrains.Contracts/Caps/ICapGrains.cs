@@ -159,4 +159,11 @@ public interface ICapShardGrain : IGrainWithStringKey
     /// <summary>Committed use and pending holds of a slot, for dry runs.</summary>
     [Alias("usage")]
     Task<CapUsage> GetUsageAsync(string slot);
+
+    /// <summary>
+    /// Committed use and pending holds of several slots, in their order: a dry run's caps in this shard in one call,
+    /// the slots not in memory read from the ledger in one batch.
+    /// </summary>
+    [Alias("usages")]
+    Task<CapUsage[]> GetUsagesAsync([Immutable] string[] slots);
 }

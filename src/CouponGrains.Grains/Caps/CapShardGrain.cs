@@ -53,9 +53,9 @@ public sealed class CapShardGrain(RedemptionLedger ledger, TimeProvider time) : 
         // map again and check and hold them all in one turn: no other call interleaves between the
         // checks and the holds, and a slot the sweeper dropped during an await is loaded afresh.
         var entries = new Member[holds.Length];
-        while (!TryTakeLoaded(holds, entries))
+        while (!TryTakeLoaded(holds, static h => h.Slot, entries))
         {
-            await LoadAllAsync(holds);
+            await LoadAllAsync(holds, static h => h.Slot);
         }
 
         var now = UtcNow;
@@ -93,12 +93,12 @@ public sealed class CapShardGrain(RedemptionLedger ledger, TimeProvider time) : 
     /// Starts the loads of every slot not in memory before awaiting any, so the slots of one call (an
     /// order's two stacking slots, say) are read in one batch rather than one ledger round trip after another.
     /// </summary>
-    private Task LoadAllAsync(CapHold[] holds)
+    private Task LoadAllAsync<T>(T[] items, Func<T, string> slotOf)
     {
         List<Task>? loads = null;
-        foreach (var hold in holds)
+        foreach (var item in items)
         {
-            var load = GetAsync(hold.Slot);
+            var load = GetAsync(slotOf(item));
             if (!load.IsCompletedSuccessfully)
             {
                 (loads ??= []).Add(load.AsTask());
@@ -108,11 +108,11 @@ public sealed class CapShardGrain(RedemptionLedger ledger, TimeProvider time) : 
         return loads is null ? Task.CompletedTask : Task.WhenAll(loads);
     }
 
-    private bool TryTakeLoaded(CapHold[] holds, Member[] entries)
+    private bool TryTakeLoaded<T>(T[] items, Func<T, string> slotOf, Member[] entries)
     {
-        for (var i = 0; i < holds.Length; i++)
+        for (var i = 0; i < items.Length; i++)
         {
-            if (!_members.TryGetValue(holds[i].Slot, out var entry))
+            if (!_members.TryGetValue(slotOf(items[i]), out var entry))
             {
                 return false;
             }
@@ -174,6 +174,17 @@ public sealed class CapShardGrain(RedemptionLedger ledger, TimeProvider time) : 
     {
         var entry = await GetAsync(slot);
         return new CapUsage(entry.Escrow.Used, entry.Escrow.Held);
+    }
+
+    public async Task<CapUsage[]> GetUsagesAsync(string[] slots)
+    {
+        var entries = new Member[slots.Length];
+        while (!TryTakeLoaded(slots, static s => s, entries))
+        {
+            await LoadAllAsync(slots, static s => s);
+        }
+
+        return Array.ConvertAll(entries, e => new CapUsage(e.Escrow.Used, e.Escrow.Held));
     }
 
     private ValueTask<Member> GetAsync(string slot)

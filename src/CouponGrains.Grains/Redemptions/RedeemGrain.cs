@@ -106,19 +106,6 @@ public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, Re
         }
     }
 
-    /// <summary>Dealer profiles change rarely and every redemption needs one: the silo keeps them for a few seconds.</summary>
-    private async Task<DealerProfile?> DealerAsync(string dealerId)
-    {
-        if (cache.TryGetDealer(dealerId, out var known))
-        {
-            return known;
-        }
-
-        var profile = await grains.Ref<IDealerGrain>(GrainKeys.Dealer(dealerId)).GetAsync();
-        cache.RememberDealer(dealerId, profile);
-        return profile;
-    }
-
     /// <summary>
     /// The answer of a coupon with unlimited uses seen in the last seconds, checked here as its grain
     /// would (dealer binding, expiry); null when it must be asked.
@@ -234,7 +221,8 @@ public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, Re
             return await RejectAsync(scope, key, requestHash, blocked, holds);
         }
 
-        var dealerTask = DealerAsync(order.DealerId);
+        // Dealer profiles change rarely and every redemption needs one: the silo keeps them for a few seconds.
+        var dealerTask = cache.DealerAsync(grains, order.DealerId);
         var coupon = grains.Ref<ICouponGrain>(GrainKeys.Coupon(order.Code));
         var remembered = UnlimitedCoupon(order);
         var couponHold = remembered ?? await coupon.TryHoldAsync(redemptionId, order.DealerId);

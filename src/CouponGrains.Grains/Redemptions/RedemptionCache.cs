@@ -32,6 +32,19 @@ public sealed class RedemptionCache(TimeProvider time)
 
     public void RememberDealer(string dealerId, DealerProfile? profile) => _dealers.Set(dealerId, profile, time.GetUtcNow() + Freshness);
 
+    /// <summary>The dealer's profile, from this cache or else from its grain (then kept).</summary>
+    public async Task<DealerProfile?> DealerAsync(IGrainFactory grains, string dealerId)
+    {
+        if (TryGetDealer(dealerId, out var known))
+        {
+            return known;
+        }
+
+        var profile = await grains.Ref<IDealerGrain>(GrainKeys.Dealer(dealerId)).GetAsync();
+        RememberDealer(dealerId, profile);
+        return profile;
+    }
+
     public void ForgetDealer(string dealerId) => _dealers.Remove(dealerId);
 
     /// <summary>The coupon with unlimited uses known by this code, or null when it must be asked.</summary>

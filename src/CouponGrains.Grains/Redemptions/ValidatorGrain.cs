@@ -20,7 +20,8 @@ namespace CouponGrains.Grains.Redemptions;
 /// other than for the brief in-memory reads of the cap grains.
 /// </summary>
 [GrainType("validator"), StatelessWorker]
-public sealed class ValidatorGrain(IGrainFactory grains, TimeProvider time, CouponStore coupons, RedemptionLedger ledger, Blacklist blacklist)
+public sealed class ValidatorGrain(IGrainFactory grains, TimeProvider time, CouponStore coupons, RedemptionLedger ledger, Blacklist blacklist,
+    RedemptionCache cache)
     : Grain, IValidatorGrain
 {
     /// <summary>The most campaigns a qualification looks at.</summary>
@@ -108,8 +109,15 @@ public sealed class ValidatorGrain(IGrainFactory grains, TimeProvider time, Coup
     /// <summary>The dry run of one code, with the campaign definition it was checked against (null when the code is unknown).</summary>
     private async Task<(ValidationResult Result, CampaignDefinition? Definition)> CheckAsync(OrderContext order)
     {
-        var dealerTask = grains.Ref<IDealerGrain>(GrainKeys.Dealer(order.DealerId)).GetAsync();
-        var coupon = await grains.Ref<ICouponGrain>(GrainKeys.Coupon(order.Code)).GetAsync();
+        // As on the redemption path, dealer profiles and coupons with unlimited uses come from the silo's cache: a public
+        // code validated at every order entry would otherwise queue every validation on its one coupon grain.
+        var dealerTask = cache.DealerAsync(grains, order.DealerId);
+        var coupon = cache.UnlimitedCoupon(order.Code) ?? await grains.Ref<ICouponGrain>(GrainKeys.Coupon(order.Code)).GetAsync();
+        if (coupon is { MaxUses: null })
+        {
+            cache.RememberUnlimited(coupon);
+        }
+
         if (coupon is null)
         {
             return (new ValidationResult { Reasons = [new Rejection(RejectionCode.CouponNotFound, "No such coupon code.")] }, null);
@@ -144,13 +152,19 @@ public sealed class ValidatorGrain(IGrainFactory grains, TimeProvider time, Coup
             ? MemberCaps.For(campaignId, definition, time.GetUtcNow(), subject, evaluation.Discount)
             : [];
         // Like the coupon's uses and the campaign's budget, a cap refuses here only when its committed total leaves no
-        // room: holds in flight may be released, and a redemption would wait for them rather than be refused.
-        foreach (var cap in memberCaps)
+        // room: holds in flight may be released, and a redemption would wait for them rather than be refused. One call
+        // per shard (a dealer's caps share one, a customer's another), the shards in parallel.
+        var shards = memberCaps.GroupBy(c => c.Slot.ShardKey).Select(g => g.ToArray()).ToArray();
+        var usages = await Task.WhenAll(shards.Select(caps =>
+            grains.Ref<ICapShardGrain>(caps[0].Slot.ShardKey).GetUsagesAsync(Array.ConvertAll(caps, c => c.Slot.Key))));
+        for (var s = 0; s < shards.Length; s++)
         {
-            var usage = await grains.Ref<ICapShardGrain>(cap.Slot.ShardKey).GetUsageAsync(cap.Slot.Key);
-            if (usage.Used + cap.Amount > cap.Limit)
+            for (var i = 0; i < shards[s].Length; i++)
             {
-                reasons.Add(cap.Refusal);
+                if (usages[s][i].Used + shards[s][i].Amount > shards[s][i].Limit)
+                {
+                    reasons.Add(shards[s][i].Refusal);
+                }
             }
         }
 

@@ -158,6 +158,31 @@ public sealed class CapConcurrencyTests(ApiFixture api)
     }
 
     [Fact]
+    public async Task AValidationNamesEveryMemberCapThatIsFullAcrossTheDealersAndTheCustomersShards()
+    {
+        await api.PutDealerAsync("D-VAL-CAPS", branches: ["D-VAL-CAPS-1"]);
+        await api.PutDealerAsync("D-VAL-OTHER", branches: ["D-VAL-OTHER-1"]);
+        var campaign = await api.CreateActiveCampaignAsync(
+            caps: new { perDealerAmount = Discount, perBranchRedemptions = 1, perCustomerRedemptions = 1 });
+        var code = await api.NamedCodeAsync(campaign);
+        var first = await api.Admin.SendAsync(ApiFixture.Redeem(ApiFixture.Order(code, "D-VAL-CAPS", branchId: "D-VAL-CAPS-1", customerId: "C-VAL")));
+        Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+
+        // The dealer's and the branch's caps live in the dealer's shard, the customer's in the customer's: all three are named.
+        var full = await api.Admin.PostAsJsonAsync("/api/v1/validations",
+            ApiFixture.Order(code, "D-VAL-CAPS", branchId: "D-VAL-CAPS-1", customerId: "C-VAL", orderId: "SO-VAL-2"));
+        var body = (await full.Content.ReadFromJsonAsync<JsonObject>())!;
+        Assert.False(body["valid"]!.GetValue<bool>());
+        var reasons = body["reasons"]!.AsArray().Select(r => r!["code"]!.GetValue<string>()).Order().ToArray();
+        Assert.Equal(["branch_quota_reached", "customer_limit_reached", "dealer_cap_reached"], reasons);
+
+        // Another dealer, branch and customer: nothing is full.
+        var other = await api.Admin.PostAsJsonAsync("/api/v1/validations",
+            ApiFixture.Order(code, "D-VAL-OTHER", branchId: "D-VAL-OTHER-1", customerId: "C-VAL-OTHER", orderId: "SO-VAL-3"));
+        Assert.True((await other.Content.ReadFromJsonAsync<JsonObject>())!["valid"]!.GetValue<bool>());
+    }
+
+    [Fact]
     public async Task EveryCapTogetherHoldsAndRefusalsLeaveNothingHeld()
     {
         await api.PutDealerAsync("D-ALL", branches: ["D-ALL-1"]);
