@@ -53,8 +53,17 @@ public sealed class RedemptionGrain(RedemptionLedger ledger, IGrainFactory grain
             };
         }
 
+        // The audit row goes into the reversal's own statement, so it needs the record as the reversal leaves it.
+        var after = current with
+        {
+            Status = plan.Completes ? RedemptionStatuses.Reversed : current.Status,
+            ReversedDiscount = current.ReversedDiscount + plan.Amount,
+            Reversals = current.Reversals + 1,
+            Lines = plan.Lines,
+        };
+        var entry = Audited(actor, plan.Completes ? AuditNames.Reversed : AuditNames.PartiallyReturned, current, after, reason);
         var reversed = await ledger.ApplyReversalAsync(Id, current.Reversals, plan.Amount, plan.Completes, plan.Lines,
-            LineAnalytics.Returned(current.Lines, plan.Lines), reason);
+            LineAnalytics.Returned(current.Lines, plan.Lines), reason, entry);
         if (reversed is null)
         {
             // Another reversal got there first; answer with what the ledger now says.
@@ -63,8 +72,8 @@ public sealed class RedemptionGrain(RedemptionLedger ledger, IGrainFactory grain
         }
 
         _record = reversed;
+        audit.RequestSeal();
         await RestoreAsync(reversed, plan.Amount, plan.Completes);
-        await AuditAsync(actor, plan.Completes ? AuditNames.Reversed : AuditNames.PartiallyReturned, current, reversed, reason);
         return new RedemptionChange { Status = ChangeStatus.Done, Redemption = reversed };
     }
 
@@ -186,16 +195,20 @@ public sealed class RedemptionGrain(RedemptionLedger ledger, IGrainFactory grain
     }
 
     /// <summary>
-    /// One audit row per change, written right after the ledger change (which is the record of truth; the
-    /// audit row says who did it and why). The redemption itself is audited by its ledger row.
+    /// One audit row per change (the ledger is the record of truth; the audit row says who did it and why): a
+    /// reversal's is written by the reversal's own statement, an invoice mapping's right after it. The redemption
+    /// itself is audited by its ledger row.
     /// </summary>
     private Task AuditAsync(Actor actor, string action, RedemptionRecord before, RedemptionRecord after, string? note) =>
-        audit.AppendAsync(AuditEntry.For(actor, action, AuditNames.Redemption, Id) with
+        audit.AppendAsync(Audited(actor, action, before, after, note), CancellationToken.None);
+
+    private AuditEntry Audited(Actor actor, string action, RedemptionRecord before, RedemptionRecord after, string? note) =>
+        AuditEntry.For(actor, action, AuditNames.Redemption, Id) with
         {
             Note = note,
             Before = AuditJson.Of(Money(before)),
             After = AuditJson.Of(Money(after)),
-        }, CancellationToken.None);
+        };
 
     private static object Money(RedemptionRecord r) => new
     {

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Threading.Channels;
 using CouponGrains.Contracts;
 using CouponGrains.Contracts.Access;
+using CouponGrains.Contracts.Audit;
 using CouponGrains.Contracts.Campaigns;
 using CouponGrains.Contracts.Caps;
 using CouponGrains.Contracts.Coupons;
@@ -615,8 +616,12 @@ public sealed class RedemptionLedger : IAsyncDisposable
     /// apply (the redemption is no longer committed or was reversed meanwhile). The outbox gets the event
     /// '{id}:reversed:{n}' in the same statement, with <paramref name="returned"/> (what came back per line) as its lines.
     /// </summary>
+    /// <remarks>
+    /// <paramref name="audit"/> is written by the same statement, and only if the reversal applies: a reversal is never
+    /// without its audit row, nor an audit row without its reversal, and the two cost one commit.
+    /// </remarks>
     public async Task<RedemptionRecord?> ApplyReversalAsync(string id, int reversalsBefore, long amount, bool completes,
-        RedemptionLine[] lines, RedemptionEventLine[] returned, string reason)
+        RedemptionLine[] lines, RedemptionEventLine[] returned, string reason, AuditEntry audit)
     {
         await using var command = _db.CreateCommand(
             $"""
@@ -628,7 +633,11 @@ public sealed class RedemptionLedger : IAsyncDisposable
                 RETURNING {Columns}),
             ev AS (
                 INSERT INTO outbox (event_id, type, redemption_id, amount, lines)
-                SELECT id || ':reversed:' || reversal_seq, 'redemption_reversed', id, @amount, @returned::jsonb FROM upd)
+                SELECT id || ':reversed:' || reversal_seq, 'redemption_reversed', id, @amount, @returned::jsonb FROM upd),
+            au AS (
+                INSERT INTO audit_log (actor_key_id, actor_role, action, entity_type, entity_id, reason_code, note, documents, before, after)
+                SELECT @a_key, @a_role, @a_action, @a_type, @a_entity, @a_reason, @a_note, @a_documents::jsonb, @a_before::jsonb, @a_after::jsonb
+                FROM upd)
             SELECT * FROM upd
             """);
         command.Parameters.AddWithValue("id", id);
@@ -638,6 +647,16 @@ public sealed class RedemptionLedger : IAsyncDisposable
         command.Parameters.AddWithValue("reason", reason);
         command.Parameters.AddWithValue("lines", JsonSerializer.Serialize(lines, Json));
         command.Parameters.AddWithValue("returned", JsonSerializer.Serialize(returned, Json));
+        foreach (var (name, value) in new (string, string?)[]
+                 {
+                     ("a_key", audit.ActorKeyId), ("a_role", audit.ActorRole), ("a_action", audit.Action), ("a_type", audit.EntityType),
+                     ("a_entity", audit.EntityId), ("a_reason", audit.ReasonCode), ("a_note", audit.Note), ("a_documents", audit.Documents),
+                     ("a_before", audit.Before), ("a_after", audit.After),
+                 })
+        {
+            command.Parameters.Add(new NpgsqlParameter<string?>(name, NpgsqlDbType.Text) { TypedValue = value });
+        }
+
         return (await ReadOneAsync(command))?.Record;
     }
 

@@ -150,6 +150,9 @@ public sealed class AuditTrailTests(ApiFixture api)
         var reversed = await OneAsync(AuditNames.Redemption, id, AuditNames.Reversed, opsId);
         Assert.Equal(RedemptionStatuses.Committed, Text(reversed["before"], "status"));
         Assert.Equal(RedemptionStatuses.Reversed, Text(reversed["after"], "status"));
+        Assert.Equal(1000, reversed["after"]!["reversedDiscount"]!.GetValue<long>());
+        Assert.Equal(1, reversed["after"]!["reversals"]!.GetValue<int>());
+        Assert.Equal("INV-" + id, Text(reversed["after"], "invoiceNumber"));
         Assert.Equal("returned unopened", Text(reversed, "note"));
         Assert.Equal(3, (await EntriesAsync(AuditNames.Redemption, id)).Length);
 
