@@ -179,29 +179,23 @@ public sealed class RedemptionGrain(RedemptionLedger ledger, IGrainFactory grain
             };
         }
 
-        var mapped = await ledger.MapInvoiceAsync(Id, invoice);
+        // The ledger writes the audit row with the first mapping only, in the mapping's own statement.
+        var after = current with { InvoiceNumber = invoice.InvoiceNumber, InvoiceDate = invoice.InvoiceDate };
+        var mapped = await ledger.MapInvoiceAsync(Id, invoice, Audited(actor, AuditNames.Invoiced, current, after, note: null));
         _record = mapped ?? (await ledger.FindByIdAsync(Id))?.Record;
         if (mapped is null)
         {
             return new RedemptionChange { Status = ChangeStatus.Conflict, Code = "invoice_conflict", Message = "The redemption changed meanwhile; retry." };
         }
 
-        if (current.InvoiceNumber != mapped.InvoiceNumber)
-        {
-            await AuditAsync(actor, AuditNames.Invoiced, current, mapped, note: null);
-        }
-
+        audit.RequestSeal();
         return new RedemptionChange { Status = ChangeStatus.Done, Redemption = mapped };
     }
 
     /// <summary>
-    /// One audit row per change (the ledger is the record of truth; the audit row says who did it and why): a
-    /// reversal's is written by the reversal's own statement, an invoice mapping's right after it. The redemption
-    /// itself is audited by its ledger row.
+    /// One audit row per change (the ledger is the record of truth; the audit row says who did it and why), written
+    /// by the change's own statement so that the two commit together. The redemption itself is audited by its ledger row.
     /// </summary>
-    private Task AuditAsync(Actor actor, string action, RedemptionRecord before, RedemptionRecord after, string? note) =>
-        audit.AppendAsync(Audited(actor, action, before, after, note), CancellationToken.None);
-
     private AuditEntry Audited(Actor actor, string action, RedemptionRecord before, RedemptionRecord after, string? note) =>
         AuditEntry.For(actor, action, AuditNames.Redemption, Id) with
         {

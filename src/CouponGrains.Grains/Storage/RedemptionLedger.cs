@@ -634,10 +634,7 @@ public sealed class RedemptionLedger : IAsyncDisposable
             ev AS (
                 INSERT INTO outbox (event_id, type, redemption_id, amount, lines)
                 SELECT id || ':reversed:' || reversal_seq, 'redemption_reversed', id, @amount, @returned::jsonb FROM upd),
-            au AS (
-                INSERT INTO audit_log (actor_key_id, actor_role, action, entity_type, entity_id, reason_code, note, documents, before, after)
-                SELECT @a_key, @a_role, @a_action, @a_type, @a_entity, @a_reason, @a_note, @a_documents::jsonb, @a_before::jsonb, @a_after::jsonb
-                FROM upd)
+            au AS ({AuditOfChange} FROM upd)
             SELECT * FROM upd
             """);
         command.Parameters.AddWithValue("id", id);
@@ -647,6 +644,22 @@ public sealed class RedemptionLedger : IAsyncDisposable
         command.Parameters.AddWithValue("reason", reason);
         command.Parameters.AddWithValue("lines", JsonSerializer.Serialize(lines, Json));
         command.Parameters.AddWithValue("returned", JsonSerializer.Serialize(returned, Json));
+        AddAuditOfChange(command, audit);
+        return (await ReadOneAsync(command))?.Record;
+    }
+
+    /// <summary>
+    /// The audit row of a change to a redemption, for the change's own statement (followed by <c>FROM upd</c> and any
+    /// condition): it commits with the change or not at all. Its values are <see cref="AddAuditOfChange"/>'s parameters.
+    /// </summary>
+    private const string AuditOfChange =
+        """
+        INSERT INTO audit_log (actor_key_id, actor_role, action, entity_type, entity_id, reason_code, note, documents, before, after)
+        SELECT @a_key, @a_role, @a_action, @a_type, @a_entity, @a_reason, @a_note, @a_documents::jsonb, @a_before::jsonb, @a_after::jsonb
+        """;
+
+    private static void AddAuditOfChange(NpgsqlCommand command, AuditEntry audit)
+    {
         foreach (var (name, value) in new (string, string?)[]
                  {
                      ("a_key", audit.ActorKeyId), ("a_role", audit.ActorRole), ("a_action", audit.Action), ("a_type", audit.EntityType),
@@ -656,8 +669,6 @@ public sealed class RedemptionLedger : IAsyncDisposable
         {
             command.Parameters.Add(new NpgsqlParameter<string?>(name, NpgsqlDbType.Text) { TypedValue = value });
         }
-
-        return (await ReadOneAsync(command))?.Record;
     }
 
     /// <summary>The eligible purchase values of a dealer's committed redemptions in a campaign, oldest first (retro rebates).</summary>
@@ -681,8 +692,11 @@ public sealed class RedemptionLedger : IAsyncDisposable
         return values;
     }
 
-    /// <summary>Maps a redemption to its invoice. Null when the redemption is not committed or already mapped elsewhere.</summary>
-    public async Task<RedemptionRecord?> MapInvoiceAsync(string id, InvoiceMapping invoice)
+    /// <summary>
+    /// Maps a redemption to its invoice. Null when the redemption is not committed or already mapped elsewhere. The
+    /// first mapping writes <paramref name="audit"/> in the same statement; repeating it changes nothing and writes none.
+    /// </summary>
+    public async Task<RedemptionRecord?> MapInvoiceAsync(string id, InvoiceMapping invoice, AuditEntry audit)
     {
         await using var command = _db.CreateCommand(
             $"""
@@ -694,6 +708,8 @@ public sealed class RedemptionLedger : IAsyncDisposable
                 -- Only the first mapping is an event: the subquery sees the row as it was before this statement.
                 INSERT INTO outbox (event_id, type, redemption_id, amount)
                 SELECT id || ':invoiced', 'redemption_invoiced', id, discount FROM upd
+                WHERE NOT EXISTS (SELECT 1 FROM redemptions r WHERE r.id = upd.id AND r.invoice_number IS NOT NULL)),
+            au AS ({AuditOfChange} FROM upd
                 WHERE NOT EXISTS (SELECT 1 FROM redemptions r WHERE r.id = upd.id AND r.invoice_number IS NOT NULL))
             SELECT * FROM upd
             """);
@@ -701,6 +717,7 @@ public sealed class RedemptionLedger : IAsyncDisposable
         command.Parameters.AddWithValue("n", invoice.InvoiceNumber);
         command.Parameters.AddWithValue("d", invoice.InvoiceDate);
         command.Parameters.Add(new NpgsqlParameter<string?>("p", NpgsqlDbType.Text) { TypedValue = invoice.DeliveryProofRef });
+        AddAuditOfChange(command, audit);
         return (await ReadOneAsync(command))?.Record;
     }
 
