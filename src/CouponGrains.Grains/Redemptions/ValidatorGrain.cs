@@ -2,7 +2,6 @@ using CouponGrains.Contracts;
 using CouponGrains.Contracts.Caps;
 using CouponGrains.Contracts.Campaigns;
 using CouponGrains.Contracts.Coupons;
-using CouponGrains.Contracts.Dealers;
 using CouponGrains.Contracts.Orders;
 using CouponGrains.Contracts.Redemptions;
 using CouponGrains.Domain.Discounts;
