@@ -30,6 +30,27 @@ public static class AuditSql
         ORDER BY o
         """;
 
+    /// <summary>
+    /// One row selected into a change's own statement, so that it is written only with the change: follow it with
+    /// <c>FROM</c> the change's <c>RETURNING</c> CTE (and any condition), and give the command
+    /// <see cref="AddSelectParameters"/>. For statements with named parameters, which cannot take positional ones.
+    /// </summary>
+    public const string InsertSelect =
+        """
+        INSERT INTO audit_log (actor_key_id, actor_role, action, entity_type, entity_id, reason_code, note, documents, before, after)
+        SELECT @audit_1, @audit_2, @audit_3, @audit_4, @audit_5, @audit_6, @audit_7, @audit_8::jsonb, @audit_9::jsonb, @audit_10::jsonb
+        """;
+
+    /// <summary>The parameters of <see cref="InsertSelect"/> for <paramref name="entry"/>.</summary>
+    public static void AddSelectParameters(NpgsqlCommand command, AuditEntry entry)
+    {
+        var n = 0;
+        foreach (var value in Values(entry))
+        {
+            command.Parameters.Add(new NpgsqlParameter<string?>($"audit_{++n}", NpgsqlDbType.Text) { TypedValue = value });
+        }
+    }
+
     /// <summary>A batch command inserting <paramref name="entry"/>: add it to the batch of the change it describes.</summary>
     public static NpgsqlBatchCommand Command(AuditEntry entry)
     {

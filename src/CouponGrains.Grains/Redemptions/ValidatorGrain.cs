@@ -111,10 +111,15 @@ public sealed class ValidatorGrain(IGrainFactory grains, TimeProvider time, Coup
         // As on the redemption path, dealer profiles and coupons with unlimited uses come from the silo's cache: a public
         // code validated at every order entry would otherwise queue every validation on its one coupon grain.
         var dealerTask = cache.DealerAsync(grains, order.DealerId);
-        var coupon = cache.UnlimitedCoupon(order.Code) ?? await grains.Ref<ICouponGrain>(GrainKeys.Coupon(order.Code)).GetAsync();
-        if (coupon is { MaxUses: null })
+        var coupon = cache.UnlimitedCoupon(order.Code);
+        if (coupon is null)
         {
-            cache.RememberUnlimited(coupon);
+            // Remembered only when asked: a hit must not renew its own entry, or a busy code would never be asked again.
+            coupon = await grains.Ref<ICouponGrain>(GrainKeys.Coupon(order.Code)).GetAsync();
+            if (coupon is { MaxUses: null })
+            {
+                cache.RememberUnlimited(coupon);
+            }
         }
 
         if (coupon is null)

@@ -9,6 +9,7 @@ using CouponGrains.Contracts.Coupons;
 using CouponGrains.Contracts.Events;
 using CouponGrains.Contracts.Redemptions;
 using CouponGrains.Domain.Time;
+using CouponGrains.Grains.Audit;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 using NpgsqlTypes;
@@ -634,7 +635,7 @@ public sealed class RedemptionLedger : IAsyncDisposable
             ev AS (
                 INSERT INTO outbox (event_id, type, redemption_id, amount, lines)
                 SELECT id || ':reversed:' || reversal_seq, 'redemption_reversed', id, @amount, @returned::jsonb FROM upd),
-            au AS ({AuditOfChange} FROM upd)
+            au AS ({AuditSql.InsertSelect} FROM upd)
             SELECT * FROM upd
             """);
         command.Parameters.AddWithValue("id", id);
@@ -644,31 +645,8 @@ public sealed class RedemptionLedger : IAsyncDisposable
         command.Parameters.AddWithValue("reason", reason);
         command.Parameters.AddWithValue("lines", JsonSerializer.Serialize(lines, Json));
         command.Parameters.AddWithValue("returned", JsonSerializer.Serialize(returned, Json));
-        AddAuditOfChange(command, audit);
+        AuditSql.AddSelectParameters(command, audit);
         return (await ReadOneAsync(command))?.Record;
-    }
-
-    /// <summary>
-    /// The audit row of a change to a redemption, for the change's own statement (followed by <c>FROM upd</c> and any
-    /// condition): it commits with the change or not at all. Its values are <see cref="AddAuditOfChange"/>'s parameters.
-    /// </summary>
-    private const string AuditOfChange =
-        """
-        INSERT INTO audit_log (actor_key_id, actor_role, action, entity_type, entity_id, reason_code, note, documents, before, after)
-        SELECT @a_key, @a_role, @a_action, @a_type, @a_entity, @a_reason, @a_note, @a_documents::jsonb, @a_before::jsonb, @a_after::jsonb
-        """;
-
-    private static void AddAuditOfChange(NpgsqlCommand command, AuditEntry audit)
-    {
-        foreach (var (name, value) in new (string, string?)[]
-                 {
-                     ("a_key", audit.ActorKeyId), ("a_role", audit.ActorRole), ("a_action", audit.Action), ("a_type", audit.EntityType),
-                     ("a_entity", audit.EntityId), ("a_reason", audit.ReasonCode), ("a_note", audit.Note), ("a_documents", audit.Documents),
-                     ("a_before", audit.Before), ("a_after", audit.After),
-                 })
-        {
-            command.Parameters.Add(new NpgsqlParameter<string?>(name, NpgsqlDbType.Text) { TypedValue = value });
-        }
     }
 
     /// <summary>The eligible purchase values of a dealer's committed redemptions in a campaign, oldest first (retro rebates).</summary>
@@ -704,20 +682,20 @@ public sealed class RedemptionLedger : IAsyncDisposable
                 UPDATE redemptions SET invoice_number = @n, invoice_date = @d, delivery_proof_ref = COALESCE(@p, delivery_proof_ref)
                 WHERE id = @id AND status = 'committed' AND (invoice_number IS NULL OR invoice_number = @n)
                 RETURNING {Columns}),
+            first AS (
+                -- Only the first mapping is an event and an audit row: the subquery sees the row as it was before this statement.
+                SELECT * FROM upd WHERE NOT EXISTS (SELECT 1 FROM redemptions r WHERE r.id = upd.id AND r.invoice_number IS NOT NULL)),
             ev AS (
-                -- Only the first mapping is an event: the subquery sees the row as it was before this statement.
                 INSERT INTO outbox (event_id, type, redemption_id, amount)
-                SELECT id || ':invoiced', 'redemption_invoiced', id, discount FROM upd
-                WHERE NOT EXISTS (SELECT 1 FROM redemptions r WHERE r.id = upd.id AND r.invoice_number IS NOT NULL)),
-            au AS ({AuditOfChange} FROM upd
-                WHERE NOT EXISTS (SELECT 1 FROM redemptions r WHERE r.id = upd.id AND r.invoice_number IS NOT NULL))
+                SELECT id || ':invoiced', 'redemption_invoiced', id, discount FROM first),
+            au AS ({AuditSql.InsertSelect} FROM first)
             SELECT * FROM upd
             """);
         command.Parameters.AddWithValue("id", id);
         command.Parameters.AddWithValue("n", invoice.InvoiceNumber);
         command.Parameters.AddWithValue("d", invoice.InvoiceDate);
         command.Parameters.Add(new NpgsqlParameter<string?>("p", NpgsqlDbType.Text) { TypedValue = invoice.DeliveryProofRef });
-        AddAuditOfChange(command, audit);
+        AuditSql.AddSelectParameters(command, audit);
         return (await ReadOneAsync(command))?.Record;
     }
 
