@@ -30,7 +30,16 @@ bench_start_postgres() {
 # membership table, and a silo left running elsewhere on the default ports would otherwise answer it.
 bench_start_silo() {
     local silo_port gateway_port
-    dotnet build -c Release CouponGrains.sln -v q -nologo >/dev/null
+    # Quiet when it builds, the compiler's errors when it does not (a failed build had ended a run with no word of why).
+    local build_log
+    build_log="$(mktemp)"
+    if ! dotnet build -c Release CouponGrains.sln -v q -nologo >"$build_log" 2>&1; then
+        grep -E "error|rror\(s\)" "$build_log" | sort -u >&2
+        rm -f "$build_log"
+        echo "the build failed" >&2
+        return 1
+    fi
+    rm -f "$build_log"
     read -r http_port silo_port gateway_port < <(pg_free_ports 3)
     # shellcheck disable=SC2086  # SILO_ENV is a list of words
     env ${SILO_ENV:-} Orleans__SiloPort=$silo_port Orleans__GatewayPort=$gateway_port Logging__LogLevel__Default=Warning \
