@@ -53,7 +53,6 @@ public sealed class GrainDriver(IHost host, IClusterClient client) : IAsyncDispo
                 if (record)
                 {
                     stats.Acked.Add(new Acknowledged(redemption.Id, campaign, redemption.Discount, key));
-                    stats.IdsByKey.GetOrAdd(key, _ => []).Add(redemption.Id);
                 }
             }
             else

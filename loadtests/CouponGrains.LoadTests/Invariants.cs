@@ -28,8 +28,9 @@ public static class Invariants
             results.Add(new("acknowledged-but-missing", n, $"{ids.Length} acknowledged redemptions checked in the ledger"));
         }
 
-        results.Add(new("key-answered-with-two-ids", stats.IdsByKey.Count(k => k.Value.Distinct().Count() > 1),
-            $"idempotency keys whose 201 answers carried different redemption ids, of {stats.IdsByKey.Count}"));
+        var byKey = stats.Acked.GroupBy(a => a.IdempotencyKey, StringComparer.Ordinal).ToList();
+        results.Add(new("key-answered-with-two-ids", byKey.Count(k => k.Select(a => a.Id).Distinct(StringComparer.Ordinal).Count() > 1),
+            $"idempotency keys whose 201 answers carried different redemption ids, of {byKey.Count}"));
         await using (var dup = db.CreateCommand(
             "SELECT count(*) FROM (SELECT idem_scope, idem_key FROM redemptions WHERE campaign_id = ANY(@c) AND status <> 'aborted' GROUP BY 1, 2 HAVING count(*) > 1) d"))
         {

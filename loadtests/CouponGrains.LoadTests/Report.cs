@@ -9,6 +9,10 @@ public sealed record ScenarioReport(string Name, string Model, RunStats Stats, L
 {
     private double Ms(double percentile) => Stats.Latency.TotalCount == 0 ? 0 : Stats.Latency.GetValueAtPercentile(percentile) / 1000.0;
 
+    private double LagMs(double percentile) => Stats.SendLag.GetValueAtPercentile(percentile) / 1000.0;
+
+    private bool HasLag => Stats.SendLag.TotalCount > 0;
+
     public object ToJson() => new
     {
         scenario = Name,
@@ -25,6 +29,7 @@ public sealed record ScenarioReport(string Name, string Model, RunStats Stats, L
             p50 = Ms(50), p75 = Ms(75), p95 = Ms(95), p99 = Ms(99),
             max = Stats.Latency.GetMaxValue() / 1000.0,
         },
+        sendLagMs = HasLag ? new { p50 = LagMs(50), p99 = LagMs(99), max = Stats.SendLag.GetMaxValue() / 1000.0 } : null,
         outcomes = Stats.Outcomes.OrderBy(o => o.Key).ToDictionary(o => o.Key, o => o.Value),
         timeline = Stats.Timeline.Select(t => new { seconds = t.At, answers = t.Count, p50 = t.P50, p99 = t.P99, max = t.Max, walFlushes = t.WalFlushes, flushMs = t.FlushMs }),
         slowSeconds = SlowSeconds() is { } slow
@@ -57,6 +62,7 @@ public sealed record ScenarioReport(string Name, string Model, RunStats Stats, L
 
     public string Summary() =>
         $"[{Name}] ok {Stats.Ok} fail {Stats.Failed} rps {Stats.Rps:F0} p50 {Ms(50):F2} ms p99 {Ms(99):F2} ms max {Stats.Latency.GetMaxValue() / 1000.0:F1} ms; " +
+        (HasLag ? $"send lag p50 {LagMs(50):F2} ms p99 {LagMs(99):F2} ms; " : "") +
         $"invariant violations {Invariants.Sum(i => i.Violations)}" +
         (SlowSeconds() is { Seconds: > 0 } slow
             ? $"; {slow.Seconds} of {slow.Of} seconds at over twice the median p99, with WAL flushes of {slow.FlushMs:F2} ms against {slow.OtherFlushMs:F2} ms"
@@ -71,6 +77,13 @@ public sealed record ScenarioReport(string Name, string Model, RunStats Stats, L
         md.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         md.AppendLine(CultureInfo.InvariantCulture,
             $"| {Stats.Ok} | {Stats.Failed} | {Stats.Rps:F0} | {(Stats.Latency.TotalCount == 0 ? 0 : Stats.Latency.RecordedValues().First().ValueIteratedTo / 1000.0):F2} | {Stats.Latency.GetMean() / 1000.0:F2} | {Ms(50):F2} | {Ms(75):F2} | {Ms(95):F2} | {Ms(99):F2} | {Stats.Latency.GetMaxValue() / 1000.0:F1} | {Stats.Bytes} |");
+        if (HasLag)
+        {
+            md.AppendLine();
+            md.AppendLine(CultureInfo.InvariantCulture,
+                $"Send lag (how late requests left the console against their intended time; part of the latency above): p50 {LagMs(50):F2} ms, p99 {LagMs(99):F2} ms, max {Stats.SendLag.GetMaxValue() / 1000.0:F1} ms.");
+        }
+
         md.AppendLine();
         md.AppendLine("| outcome | count |");
         md.AppendLine("|---|---:|");

@@ -176,7 +176,6 @@ public sealed class Scenario
             if (call.Record)
             {
                 call.Stats.Acked.Add(new Acknowledged(id, campaign, body.RootElement.GetProperty("discount").GetInt64(), key));
-                call.Stats.IdsByKey.GetOrAdd(key, _ => []).Add(id);
             }
 
             return id;
