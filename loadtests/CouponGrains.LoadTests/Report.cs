@@ -31,7 +31,7 @@ public sealed record ScenarioReport(string Name, string Model, RunStats Stats, L
         },
         sendLagMs = HasLag ? new { p50 = LagMs(50), p99 = LagMs(99), max = Stats.SendLag.GetMaxValue() / 1000.0 } : null,
         outcomes = Stats.Outcomes.OrderBy(o => o.Key).ToDictionary(o => o.Key, o => o.Value),
-        timeline = Stats.Timeline.Select(t => new { seconds = t.At, answers = t.Count, p50 = t.P50, p99 = t.P99, max = t.Max, walFlushes = t.WalFlushes, flushMs = t.FlushMs }),
+        timeline = Stats.Timeline.Select(t => new { seconds = t.At, utc = t.Utc, answers = t.Count, p50 = t.P50, p99 = t.P99, max = t.Max, walFlushes = t.WalFlushes, flushMs = t.FlushMs }),
         slowSeconds = SlowSeconds() is { } slow
             ? new { slow.Seconds, slow.Of, slow.FlushMs, slow.OtherFlushMs, slow.Flushes, slow.OtherFlushes }
             : null,

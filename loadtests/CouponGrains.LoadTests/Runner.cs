@@ -13,9 +13,13 @@ public sealed record CapRefusal(int Campaign, string DealerId, string BranchId, 
 
 /// <summary>
 /// The answers of one progress window: count and latency percentiles in milliseconds, and PostgreSQL's WAL flushes
-/// in it with their mean duration when they were sampled (<see cref="WalFlushes"/>).
+/// in it with their mean duration when they were sampled (<see cref="WalFlushes"/>). <see cref="Utc"/> is when the window
+/// closed, to line a slow second up with the server's logs, metrics or traces.
 /// </summary>
-public sealed record SecondStats(double At, long Count, double P50, double P99, double Max, long? WalFlushes = null, double? FlushMs = null);
+public sealed record SecondStats(double At, long Count, double P50, double P99, double Max, long? WalFlushes = null, double? FlushMs = null)
+{
+    public DateTime Utc { get; init; }
+}
 
 /// <summary>What one measured run saw.</summary>
 public sealed class RunStats
@@ -77,6 +81,7 @@ public sealed class RunStats
             {
                 WalFlushes = wal?.Flushes,
                 FlushMs = wal?.MeanMs,
+                Utc = DateTime.UtcNow,
             };
             _second.Reset();
             Timeline.Add(window);
