@@ -28,9 +28,8 @@ public static class Invariants
             results.Add(new("acknowledged-but-missing", n, $"{ids.Length} acknowledged redemptions checked in the ledger"));
         }
 
-        var byKey = stats.Acked.GroupBy(a => a.IdempotencyKey, StringComparer.Ordinal).ToList();
-        results.Add(new("key-answered-with-two-ids", byKey.Count(k => k.Select(a => a.Id).Distinct(StringComparer.Ordinal).Count() > 1),
-            $"idempotency keys whose 201 answers carried different redemption ids, of {byKey.Count}"));
+        var (twoIds, keys) = KeysAnsweredWithTwoIds(stats.Acked);
+        results.Add(new("key-answered-with-two-ids", twoIds, $"idempotency keys whose 201 answers carried different redemption ids, of {keys}"));
         await using (var dup = db.CreateCommand(
             "SELECT count(*) FROM (SELECT idem_scope, idem_key FROM redemptions WHERE campaign_id = ANY(@c) AND status <> 'aborted' GROUP BY 1, 2 HAVING count(*) > 1) d"))
         {
@@ -145,6 +144,13 @@ public static class Invariants
     /// Of the budget, dealer-cap and branch-quota <paramref name="refusals"/>, those answered when the redemptions stamped
     /// before the answer left room for one more (see <see cref="RefusedWithRoomAsync"/>), and how many were judged.
     /// </summary>
+    /// <summary>Idempotency keys whose successful answers named more than one redemption, and the keys answered at all.</summary>
+    public static (long TwoIds, long Keys) KeysAnsweredWithTwoIds(IEnumerable<Acknowledged> acked)
+    {
+        var byKey = acked.GroupBy(a => a.IdempotencyKey, StringComparer.Ordinal).ToList();
+        return (byKey.Count(k => k.Select(a => a.Id).Distinct(StringComparer.Ordinal).Count() > 1), byKey.Count);
+    }
+
     public static (long WithRoom, long Judged) RefusalsWithRoom(Scenario scenario, IEnumerable<CapRefusal> refusals, IEnumerable<Stamp> stamps)
     {
         var byCampaign = new Dictionary<string, List<DateTime>>();
