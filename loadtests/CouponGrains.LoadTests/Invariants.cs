@@ -140,10 +140,6 @@ public static class Invariants
     /// <summary>A committed redemption: its campaign, dealer and branch, and when it was stamped.</summary>
     public sealed record Stamp(string CampaignId, string DealerId, string BranchId, DateTime At);
 
-    /// <summary>
-    /// Of the budget, dealer-cap and branch-quota <paramref name="refusals"/>, those answered when the redemptions stamped
-    /// before the answer left room for one more (see <see cref="RefusedWithRoomAsync"/>), and how many were judged.
-    /// </summary>
     /// <summary>Idempotency keys whose successful answers named more than one redemption, and the keys answered at all.</summary>
     public static (long TwoIds, long Keys) KeysAnsweredWithTwoIds(IEnumerable<Acknowledged> acked)
     {
@@ -151,6 +147,10 @@ public static class Invariants
         return (byKey.Count(k => k.Select(a => a.Id).Distinct(StringComparer.Ordinal).Count() > 1), byKey.Count);
     }
 
+    /// <summary>
+    /// Of the budget, dealer-cap and branch-quota <paramref name="refusals"/>, those answered when the redemptions stamped
+    /// before the answer left room for one more (see <see cref="RefusedWithRoomAsync"/>), and how many were judged.
+    /// </summary>
     public static (long WithRoom, long Judged) RefusalsWithRoom(Scenario scenario, IEnumerable<CapRefusal> refusals, IEnumerable<Stamp> stamps)
     {
         var byCampaign = new Dictionary<string, List<DateTime>>();

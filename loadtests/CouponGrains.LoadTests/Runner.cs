@@ -54,7 +54,7 @@ public sealed class RunStats
 
     public double Rps => (Ok + Failed) / Elapsed.TotalSeconds;
 
-    /// <summary>Notes how late a request of the open model is sent (measured warm-up requests are left out).</summary>
+    /// <summary>Notes how late a request of the open model is sent (warm-up requests are left out).</summary>
     public void RecordSendLag(long intended, bool kept)
     {
         if (!kept)
@@ -198,8 +198,8 @@ public static class Runner
 
                     inFlight.Add(send(intended));
                     // A finished request's task keeps its state machine and what that held (request, response, body)
-                    // for as long as it is listed: dropped every thousand sends, they die young instead of reaching the
-                    // console's older generations, whose collections had paused the sender for up to 40 ms.
+                    // for as long as it is listed: dropped every thousand sends rather than every 50,000, they die young
+                    // instead of reaching the console's older generations.
                     if (inFlight.Count > 1_000)
                     {
                         inFlight.RemoveAll(t => t.IsCompleted);
