@@ -150,6 +150,12 @@ public sealed class ClusterTests(ITestOutputHelper output)
 
         stop.Cancel();
         await load;
+        if (!failed.IsEmpty)
+        {
+            // Each file keeps every process that ran on its ports, the replaced one's shutdown included.
+            output.WriteLine($"logs: {Path.Combine(Path.GetTempPath(), $"CouponGrains.*-{cluster.ClusterId}-*.log")}");
+        }
+
         Assert.Empty(failed);
         var ledger = await CommittedAsync(cluster.ConnectionString, campaign);
         Assert.All(acknowledged.Values, id => Assert.True(ledger.ContainsKey(id), $"acknowledged {id} missing from the ledger"));

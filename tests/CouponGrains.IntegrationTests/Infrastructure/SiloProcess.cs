@@ -61,9 +61,21 @@ public sealed class SiloProcess : IAsyncDisposable
         }
 
         info.Environment["Logging__LogLevel__Default"] = "Warning";
+        // How a silo joins, is declared dead and shuts down: what a failed restart test needs to be explained.
+        info.Environment["Logging__LogLevel__Orleans.Runtime.MembershipService"] = "Information";
+        info.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
+        info.Environment["Logging__Console__TimestampFormat"] = "HH:mm:ss.fff ";
         info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
-        var log = new StreamWriter(Path.Combine(Path.GetTempPath(), $"{Path.GetFileNameWithoutExtension(program)}-{clusterId}-{port}.log")) { AutoFlush = true };
+        // Appended, not overwritten: a silo restarted on the same ports writes to the same file, and the log of the
+        // process it replaced (how it shut down) is the one a failed rolling restart needs.
+        var log = new StreamWriter(Path.Combine(Path.GetTempPath(), $"{Path.GetFileNameWithoutExtension(program)}-{clusterId}-{port}.log"), append: true)
+            { AutoFlush = true };
         var process = Process.Start(info) ?? throw new InvalidOperationException("could not start the silo");
+        lock (log)
+        {
+            log.WriteLine($"== process {process.Id} started {DateTime.UtcNow:HH:mm:ss.fff} UTC");
+        }
+
         process.OutputDataReceived += (_, e) => { lock (log) { log.WriteLine(e.Data); } };
         process.ErrorDataReceived += (_, e) => { lock (log) { log.WriteLine(e.Data); } };
         process.BeginOutputReadLine();
