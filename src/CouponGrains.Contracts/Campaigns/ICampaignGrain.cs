@@ -84,7 +84,7 @@ public sealed record CouponIssueResult
 /// others (see <see cref="Caps.ICapShardGrain"/>): spent is derived from the ledger, holds live in memory.
 /// </summary>
 [Alias("campaign")]
-public interface ICampaignGrain : IGrainWithStringKey
+public interface ICampaignGrain : IFencedGrain
 {
     [Alias("create")]
     Task<CampaignCommandResult> CreateAsync(CampaignDefinition definition, Actor actor);

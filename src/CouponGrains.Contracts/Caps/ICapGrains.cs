@@ -125,7 +125,7 @@ public sealed record CapUsage([property: Id(0)] long Used, [property: Id(1)] lon
 /// rather than copied on every call.
 /// </remarks>
 [Alias("cap-shard")]
-public interface ICapShardGrain : IGrainWithStringKey
+public interface ICapShardGrain : IFencedGrain
 {
     /// <summary>
     /// Holds every slot for <paramref name="redemptionId"/>, all or nothing, in one turn. Answers

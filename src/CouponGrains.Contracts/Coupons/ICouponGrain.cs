@@ -1,3 +1,4 @@
+using CouponGrains.Contracts.Caps;
 using CouponGrains.Contracts.Redemptions;
 using Orleans.Concurrency;
 
@@ -32,7 +33,7 @@ public sealed record CouponHoldResult
 /// Uses are an escrow cap (see <see cref="Caps.ICapShardGrain"/>) whose limit is the coupon's own max uses.
 /// </summary>
 [Alias("coupon")]
-public interface ICouponGrain : IGrainWithStringKey
+public interface ICouponGrain : IFencedGrain
 {
     /// <summary>The coupon, or null when no such code exists.</summary>
     [Alias("get")]

@@ -89,6 +89,15 @@ public sealed class CapShardGrain(RedemptionLedger ledger, TimeProvider time) : 
         return new CapShardHold(-1, _fence);
     }
 
+    /// <summary>See <see cref="IFencedGrain.CheckFenceAsync"/>.</summary>
+    public async Task CheckFenceAsync(long epoch)
+    {
+        if (_fence == epoch && await ledger.IsSupersededAsync(this.GetGrainId().ToString(), epoch))
+        {
+            DeactivateOnIdle();
+        }
+    }
+
     /// <summary>
     /// Starts the loads of every slot not in memory before awaiting any, so the slots of one call (an
     /// order's two stacking slots, say) are read in one batch rather than one ledger round trip after another.

@@ -43,6 +43,15 @@ public abstract class EscrowGrain(RedemptionLedger ledger, TimeProvider time) : 
     /// <summary>Takes this activation's fence if it has none yet: needed before the first hold is granted.</summary>
     protected async Task EnsureFenceAsync() => Fence ??= await Ledger.FenceAsync(this.GetGrainId().ToString());
 
+    /// <summary>See <see cref="Contracts.Caps.IFencedGrain.CheckFenceAsync"/>.</summary>
+    public async Task CheckFenceAsync(long epoch)
+    {
+        if (Fence == epoch && await Ledger.IsSupersededAsync(this.GetGrainId().ToString(), epoch))
+        {
+            DeactivateOnIdle();
+        }
+    }
+
     protected bool TryHold(string redemptionId, long amount, long? limit)
     {
         if (!Escrow.TryHold(redemptionId, amount, limit, UtcNow + HoldTimeout))

@@ -198,6 +198,19 @@ public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, Re
         }
     }
 
+    /// <summary>Asks every grain that granted one of the attempt's holds whether it is the superseded activation (see <see cref="IFencedGrain"/>).</summary>
+    private async Task CheckFencesAsync(AttemptHolds holds)
+    {
+        try
+        {
+            await holds.CheckFencesAsync();
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning(ex, "Checking the fences of redemption {RedemptionId} failed", holds.RedemptionId);
+        }
+    }
+
     /// <summary>Gives back what an attempt held. A release that fails leaves its hold to expire, which resolves against the ledger.</summary>
     private async Task ReleaseAsync(AttemptHolds holds)
     {
@@ -261,9 +274,11 @@ public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, Re
         }
 
         holds.Add(() => campaign.ReleaseAsync(redemptionId));
+        holds.Granted(campaign, campaignHold.Fence);
         var fences = new List<HoldFence>(4) { new(campaign.GetGrainId().ToString(), campaignHold.Fence) };
         if (couponHeld)
         {
+            holds.Granted(coupon, couponHold.Fence);
             fences.Add(new(coupon.GetGrainId().ToString(), couponHold.Fence));
         }
 
@@ -324,6 +339,7 @@ public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, Re
 
                 var slots = Array.ConvertAll(holdsOfGroup, h => h.Slot);
                 holds.Add(() => shard.ReleaseAsync(redemptionId, slots));
+                holds.Granted(shard, answer.Fence);
                 fences.Add(new(shard.GetGrainId().ToString(), answer.Fence));
                 held.AddRange(slots.Select(slot => (shardKey, slot)));
             }
@@ -410,7 +426,10 @@ public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, Re
                 {
                     // A grain that granted a hold was activated afresh (its silo died or stopped) before the
                     // commit: its new activation never saw the hold, so this attempt must not count. Retryable.
+                    // The grain that granted it may itself be the superseded activation, still serving calls: told
+                    // so, it deactivates, and the retry meets a fresh one instead of being fenced again.
                     logger.LogWarning("Redemption {RedemptionId} was fenced out by a new activation of a cap grain", redemptionId);
+                    await CheckFencesAsync(holds);
                 }
 
                 await ReleaseAsync(holds);
@@ -511,10 +530,11 @@ public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, Re
                 ? new Rejection(RejectionCode.NotEligible, "The campaign limits redemptions per customer: the order must name its customer.")
                 : null;
 
-    /// <summary>One try's redemption id and the releases of what it holds, in the order they were taken.</summary>
+    /// <summary>One try's redemption id, the releases of what it holds in the order they were taken, and who granted them under which epoch.</summary>
     private sealed class AttemptHolds(string redemptionId)
     {
         private readonly List<Func<Task>> _releases = new(5);
+        private readonly List<(IFencedGrain Grain, long Epoch)> _granted = new(4);
 
         public string RedemptionId { get; } = redemptionId;
 
@@ -523,5 +543,9 @@ public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, Re
         public void Add(Func<Task> release) => _releases.Add(release);
 
         public Task ReleaseAllAsync() => Task.WhenAll(_releases.Select(release => release()));
+
+        public void Granted(IFencedGrain grain, long epoch) => _granted.Add((grain, epoch));
+
+        public Task CheckFencesAsync() => Task.WhenAll(_granted.Select(g => g.Grain.CheckFenceAsync(g.Epoch)));
     }
 }

@@ -758,6 +758,18 @@ public sealed class RedemptionLedger : IAsyncDisposable
         return reader.GetInt64(0);
     }
 
+    /// <summary>
+    /// Whether an activation at <paramref name="epoch"/> of a hold-granting grain has been superseded: the key's
+    /// epoch in hold_fences is newer, so another activation took the fence and this one's holds cannot commit.
+    /// </summary>
+    public async Task<bool> IsSupersededAsync(string key, long epoch)
+    {
+        await using var command = _db.CreateCommand("SELECT epoch > @epoch FROM hold_fences WHERE key = @key");
+        command.Parameters.AddWithValue("key", key);
+        command.Parameters.AddWithValue("epoch", epoch);
+        return await command.ExecuteScalarAsync() is true;
+    }
+
     /// <summary>The committed amount and count of one cap, and the ids it has given back recently (batched).</summary>
     public Task<LedgerTotals> TotalsAsync(CapScope scope, string campaignOrCode, string? dimension = null, string? branch = null,
         DateTimeOffset? from = null, DateTimeOffset? to = null) =>
