@@ -275,11 +275,9 @@ public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, Re
 
         holds.Add(() => campaign.ReleaseAsync(redemptionId));
         holds.Granted(campaign, campaignHold.Fence);
-        var fences = new List<HoldFence>(4) { new(campaign.GetGrainId().ToString(), campaignHold.Fence) };
         if (couponHeld)
         {
             holds.Granted(coupon, couponHold.Fence);
-            fences.Add(new(coupon.GetGrainId().ToString(), couponHold.Fence));
         }
 
         var caps = campaignHold.Caps;
@@ -340,7 +338,6 @@ public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, Re
                 var slots = Array.ConvertAll(holdsOfGroup, h => h.Slot);
                 holds.Add(() => shard.ReleaseAsync(redemptionId, slots));
                 holds.Granted(shard, answer.Fence);
-                fences.Add(new(shard.GetGrainId().ToString(), answer.Fence));
                 held.AddRange(slots.Select(slot => (shardKey, slot)));
             }
 
@@ -396,7 +393,7 @@ public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, Re
         AppendStatus appended;
         try
         {
-            appended = await ledger.AppendAsync(new LedgerEntry(record, scope, key, requestHash, actor, new HeldCaps(couponHeld, held, fences)));
+            appended = await ledger.AppendAsync(new LedgerEntry(record, scope, key, requestHash, actor, new HeldCaps(couponHeld, held, holds.Fences)));
         }
         catch (LedgerNotWrittenException ex)
         {
@@ -530,11 +527,15 @@ public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, Re
                 ? new Rejection(RejectionCode.NotEligible, "The campaign limits redemptions per customer: the order must name its customer.")
                 : null;
 
-    /// <summary>One try's redemption id, the releases of what it holds in the order they were taken, and who granted them under which epoch.</summary>
+    /// <summary>
+    /// One try's redemption id, the releases of what it holds in the order they were taken, and the grains that granted
+    /// them with their epochs: the fences the ledger checks at commit, and whom to ask when it fences the try out.
+    /// </summary>
     private sealed class AttemptHolds(string redemptionId)
     {
         private readonly List<Func<Task>> _releases = new(5);
-        private readonly List<(IFencedGrain Grain, long Epoch)> _granted = new(4);
+        private readonly List<IFencedGrain> _grantors = new(4);
+        private readonly List<HoldFence> _fences = new(4);
 
         public string RedemptionId { get; } = redemptionId;
 
@@ -544,8 +545,14 @@ public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, Re
 
         public Task ReleaseAllAsync() => Task.WhenAll(_releases.Select(release => release()));
 
-        public void Granted(IFencedGrain grain, long epoch) => _granted.Add((grain, epoch));
+        public IReadOnlyList<HoldFence> Fences => _fences;
 
-        public Task CheckFencesAsync() => Task.WhenAll(_granted.Select(g => g.Grain.CheckFenceAsync(g.Epoch)));
+        public void Granted(IFencedGrain grain, long epoch)
+        {
+            _grantors.Add(grain);
+            _fences.Add(new HoldFence(grain.GetGrainId().ToString(), epoch));
+        }
+
+        public Task CheckFencesAsync() => Task.WhenAll(_grantors.Select((grain, i) => grain.CheckFenceAsync(_fences[i].Epoch)));
     }
 }
