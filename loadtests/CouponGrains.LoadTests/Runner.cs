@@ -54,6 +54,8 @@ public sealed class RunStats
 
     public double Rps => (Ok + Failed) / Elapsed.TotalSeconds;
 
+    private static long MicrosSince(long timestamp) => (Stopwatch.GetTimestamp() - timestamp) * 1_000_000 / Stopwatch.Frequency;
+
     /// <summary>Notes how late a request of the open model is sent (warm-up requests are left out).</summary>
     public void RecordSendLag(long intended, bool kept)
     {
@@ -62,7 +64,7 @@ public sealed class RunStats
             return;
         }
 
-        var micros = Math.Max(0, (Stopwatch.GetTimestamp() - intended) * 1_000_000 / Stopwatch.Frequency);
+        var micros = Math.Max(0, MicrosSince(intended));
         lock (SendLag)
         {
             SendLag.RecordValue(micros);
@@ -95,7 +97,7 @@ public sealed class RunStats
     /// </summary>
     public void Record(long intended, string outcome, bool kept = true)
     {
-        var micros = Math.Max(1, (Stopwatch.GetTimestamp() - intended) * 1_000_000 / Stopwatch.Frequency);
+        var micros = Math.Max(1, MicrosSince(intended));
         lock (Latency)
         {
             _second.RecordValue(micros);

@@ -115,12 +115,11 @@ public sealed class Scenario
     public async Task StepAsync(Call call, Random random, long sequence)
     {
         var draw = Next(random, sequence);
-        var (campaign, order) = (draw.Campaign, draw.Body);
         var key = $"load-{Name}-{sequence}";
         switch (Name)
         {
             case "mixed" when random.Next(5) != 0:
-                (await call.SendAsync(HttpMethod.Post, "/api/v1/validations", order, null)).Body?.Dispose();
+                (await call.SendAsync(HttpMethod.Post, "/api/v1/validations", draw.Body, null)).Body?.Dispose();
                 break;
             case "storm" when random.Next(5) == 0:
                 var copies = 1 + random.Next(5);

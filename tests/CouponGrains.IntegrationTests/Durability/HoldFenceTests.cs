@@ -128,21 +128,16 @@ public sealed class HoldFenceTests(ApiFixture api)
     private async Task<long> ReadCapAsync(CapSlot slot) =>
         (await Ledger.TotalsAsync(CapScope.Dealer, slot.CampaignId, slot.Member)).Count;
 
-    private async Task<int> ExecuteAsync(string sql, string value)
-    {
-        await using var connection = new NpgsqlConnection(api.ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        command.Parameters.AddWithValue("c", value);
-        return await command.ExecuteNonQueryAsync();
-    }
+    private Task<int> ExecuteAsync(string sql, string value) => RunAsync(sql, value, command => command.ExecuteNonQueryAsync());
 
-    private async Task<long> CountAsync(string sql, string value)
+    private Task<long> CountAsync(string sql, string value) => RunAsync(sql, value, async command => (long)(await command.ExecuteScalarAsync())!);
+
+    private async Task<T> RunAsync<T>(string sql, string value, Func<NpgsqlCommand, Task<T>> run)
     {
         await using var connection = new NpgsqlConnection(api.ConnectionString);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(sql, connection);
         command.Parameters.AddWithValue("c", value);
-        return (long)(await command.ExecuteScalarAsync())!;
+        return await run(command);
     }
 }
