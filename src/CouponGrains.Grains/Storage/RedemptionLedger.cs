@@ -767,7 +767,14 @@ public sealed class RedemptionLedger : IAsyncDisposable
         await using var command = _db.CreateCommand("SELECT epoch > @epoch FROM hold_fences WHERE key = @key");
         command.Parameters.AddWithValue("key", key);
         command.Parameters.AddWithValue("epoch", epoch);
-        return await command.ExecuteScalarAsync() is true;
+        if (await command.ExecuteScalarAsync() is not true)
+        {
+            return false;
+        }
+
+        // Two activations of one grain overlapped: ops see each time the superseded one is found out.
+        _logger.LogWarning("The activation of {Key} at fence epoch {Epoch} was superseded by a newer one and steps aside", key, epoch);
+        return true;
     }
 
     /// <summary>The committed amount and count of one cap, and the ids it has given back recently (batched).</summary>
