@@ -3,6 +3,7 @@ using CouponGrains.Grains.Analytics;
 using CouponGrains.Grains.Fraud;
 using CouponGrains.Grains.Settlement;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 
 namespace CouponGrains.Grains.Events;
@@ -36,6 +37,14 @@ public static class PipelineHostingExtensions
         silo.AddMemoryStreams(PipelineNames.StreamProvider, b =>
         {
             b.ConfigureStreamPubSub(Orleans.Streams.StreamPubSubType.ImplicitOnly);
+            // A batch is purged once it is StreamCacheSeconds older than the newest and has been cached a third of that.
+            b.ConfigureCacheEviction(o => o.Configure<IOptions<PipelineOptions>>((eviction, pipeline) =>
+            {
+                var keep = TimeSpan.FromSeconds(Math.Max(1, pipeline.Value.StreamCacheSeconds));
+                eviction.DataMaxAgeInCache = keep;
+                eviction.DataMinTimeInCache = keep / 3;
+                eviction.MetadataMinTimeInCache = keep * 2;
+            }));
             // The defaults (one item per queue every 100 ms) deliver ten relay batches a second per queue, far
             // below what the relay publishes under load: read many items, often.
             b.ConfigurePullingAgent(o => o.Configure(p =>

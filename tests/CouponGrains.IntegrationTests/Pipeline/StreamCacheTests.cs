@@ -1,0 +1,56 @@
+using System.Globalization;
+using CouponGrains.IntegrationTests.Infrastructure;
+
+namespace CouponGrains.IntegrationTests.Pipeline;
+
+/// <summary>A pipeline silo whose memory streams keep a delivered batch for about a second.</summary>
+public sealed class ShortStreamCacheFixture : PipelineFixture
+{
+    protected override void Configure(IDictionary<string, string?> settings)
+    {
+        base.Configure(settings);
+        settings["Pipeline__StreamCacheSeconds"] = "1";
+    }
+}
+
+public sealed class StreamCacheTests(ShortStreamCacheFixture fixture) : IClassFixture<ShortStreamCacheFixture>
+{
+    /// <summary>
+    /// The memory streams carry the outbox's events; the outbox is what keeps them. Orleans' own default keeps every
+    /// batch in the streams' cache for 30 minutes, which under load grew the silo by a megabyte a second. Here a batch
+    /// must leave the cache once it is <c>Pipeline:StreamCacheSeconds</c> older than the newest, and every event must
+    /// still reach every consumer. Each round waits for the outbox to empty (every consumer applied the round's
+    /// event), so the rounds are at least a relay cycle apart and the oldest batches age past the second.
+    /// </summary>
+    [Fact]
+    public async Task DeliveredBatchesLeaveTheStreamCacheAndEveryEventIsApplied()
+    {
+        var dealer = "D-CACHE-" + Guid.NewGuid().ToString("N")[..6];
+        await fixture.PutDealerAsync(dealer);
+        var (_, code) = await fixture.CampaignWithCodeAsync(discount: 100);
+        var giveUpAt = DateTime.UtcNow.AddSeconds(30);
+        var rounds = 0;
+        long purged;
+        do
+        {
+            await fixture.RedeemAsync(fixture.Admin, code, dealer);
+            await fixture.WaitForEmptyOutboxAsync(TimeSpan.FromSeconds(30));
+            rounds++;
+            purged = await StreamMetricAsync("orleans_streams_queue_cache_messages_purged");
+        }
+        while (purged == 0 && DateTime.UtcNow < giveUpAt);
+
+        Assert.True(purged > 0, $"no batch left the stream cache in {rounds} rounds");
+        var added = await StreamMetricAsync("orleans_streams_queue_cache_messages_added");
+        Assert.True(added > purged, $"{purged} batches purged of {added} added: the newest must stay");
+    }
+
+    /// <summary>The sum over the silo's stream queues of one of Orleans' cache counters, from <c>/metrics</c>.</summary>
+    private async Task<long> StreamMetricAsync(string name)
+    {
+        var text = await fixture.Admin.GetStringAsync("/metrics");
+        return text.Split('\n')
+            .Where(line => line.StartsWith(name, StringComparison.Ordinal))
+            .Sum(line => (long)double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture));
+    }
+}
