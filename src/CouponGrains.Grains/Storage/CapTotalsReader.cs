@@ -15,7 +15,6 @@ namespace CouponGrains.Grains.Storage;
 public sealed class CapTotalsReader : IAsyncDisposable
 {
     private const int MaxBatch = 256;
-    private const int Readers = 4;
 
     // Npgsql sends the extremes as -infinity and infinity: a lifetime cap is a period without bounds.
     private static readonly DateTime s_beginning = DateTime.SpecifyKind(DateTime.MinValue, DateTimeKind.Utc);
@@ -24,7 +23,16 @@ public sealed class CapTotalsReader : IAsyncDisposable
     private readonly NpgsqlDataSource _db;
     private readonly ILogger _logger;
     private readonly Channel<Request> _queue = Channel.CreateUnbounded<Request>();
-    private readonly Task[] _readers;
+
+    /// <summary>
+    /// The one read loop. What arrives while a read is in flight goes in the next, so the batches grow with the load
+    /// by themselves. There had been four loops: every request woke them all, an idle one took it alone, and at half
+    /// the peak nearly every member load was a statement of its own (19,301 for 20,940 redemptions in 10 s). With one
+    /// loop, at 2,638 redemptions a second (engine only, two alternating pairs), PostgreSQL took 181–183 µs of CPU per
+    /// redemption instead of 208–219 and the silo 332–336 instead of 358–363, and the closed peak did not drop
+    /// (hot 5,504 against 5,305 a second, spread 4,297 against 4,283).
+    /// </summary>
+    private readonly Task _reader;
 
     /// <param name="db">
     /// Sessions that keep the generic plan of the lookup (see <see cref="Database.GenericPlans"/>): it runs
@@ -34,7 +42,7 @@ public sealed class CapTotalsReader : IAsyncDisposable
     {
         _db = db;
         _logger = logger;
-        _readers = Enumerable.Range(0, Readers).Select(_ => Task.Run(ReadLoopAsync)).ToArray();
+        _reader = Task.Run(ReadLoopAsync);
     }
 
     /// <summary>
@@ -195,7 +203,7 @@ public sealed class CapTotalsReader : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
-        await Task.WhenAll(_readers);
+        await _reader;
     }
 
     private sealed record Request(CapScope Scope, string A, string B, string C, DateTime From, DateTime To, TaskCompletionSource<LedgerTotals> Done);
