@@ -83,6 +83,9 @@ public sealed class RedemptionLedger : IAsyncDisposable
     private readonly ILogger<RedemptionLedger> _logger;
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = false });
     private readonly Task[] _writers;
+
+    /// <summary>Held by the writer that is collecting the next batch (see <see cref="CollectAsync"/>).</summary>
+    private readonly SemaphoreSlim _collecting = new(1, 1);
     private readonly CapTotalsReader _totals;
     private long _batches;
     private long _rows;
@@ -135,27 +138,50 @@ public sealed class RedemptionLedger : IAsyncDisposable
         return pending.Done.Task;
     }
 
+    /// <summary>
+    /// Fills <paramref name="batch"/> with the next rows to write; false once the ledger is shutting down. One writer
+    /// collects at a time while the others write theirs: only the collector waits on the queue, so a row wakes one
+    /// writer, and a batch forms while the one before it commits. (Every writer had waited on the queue, and each row
+    /// that found them idle woke all four, each to linger on a timer of its own.)
+    /// </summary>
+    private async Task<bool> CollectAsync(List<Pending> batch)
+    {
+        batch.Clear();
+        await _collecting.WaitAsync();
+        try
+        {
+            var reader = _queue.Reader;
+            while (batch.Count == 0)
+            {
+                if (!await reader.WaitToReadAsync())
+                {
+                    return false;
+                }
+
+                if (reader.Count < LingerBelow && _arrivals.PerSecond(Environment.TickCount64) >= LingerFromRate)
+                {
+                    await Task.Delay(Linger);
+                }
+
+                while (batch.Count < MaxBatch && reader.TryRead(out var item))
+                {
+                    batch.Add(item);
+                }
+            }
+
+            return true;
+        }
+        finally
+        {
+            _collecting.Release();
+        }
+    }
+
     private async Task WriteLoopAsync()
     {
         var batch = new List<Pending>(MaxBatch);
-        var reader = _queue.Reader;
-        while (await reader.WaitToReadAsync())
+        while (await CollectAsync(batch))
         {
-            batch.Clear();
-            if (reader.Count < LingerBelow && _arrivals.PerSecond(Environment.TickCount64) >= LingerFromRate)
-            {
-                await Task.Delay(Linger);
-            }
-
-            while (batch.Count < MaxBatch && reader.TryRead(out var item))
-            {
-                batch.Add(item);
-            }
-
-            if (batch.Count == 0)
-            {
-                continue;
-            }
 
             try
             {
