@@ -28,9 +28,9 @@ public sealed class CapTotalsReader : IAsyncDisposable
     /// The one read loop. What arrives while a read is in flight goes in the next, so the batches grow with the load
     /// by themselves. There had been four loops: every request woke them all, an idle one took it alone, and at half
     /// the peak nearly every member load was a statement of its own (19,301 for 20,940 redemptions in 10 s). With one
-    /// loop, at 2,638 redemptions a second (engine only, two alternating pairs), PostgreSQL took 181–183 µs of CPU per
-    /// redemption instead of 208–219 and the silo 332–336 instead of 358–363, and the closed peak did not drop
-    /// (hot 5,504 against 5,305 a second, spread 4,297 against 4,283).
+    /// loop, at 2,638 redemptions a second (engine only, <c>loadtests/latency.sh</c>, three alternating pairs),
+    /// PostgreSQL took 158–172 µs of CPU per redemption instead of 200–209 and the silo 314–325 instead of 350–370,
+    /// and the closed peak did not drop (hot 5,504 against 5,305 a second, spread 4,297 against 4,283).
     /// </summary>
     private readonly Task _reader;
 
