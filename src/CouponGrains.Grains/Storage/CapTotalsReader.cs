@@ -16,6 +16,9 @@ public sealed class CapTotalsReader : IAsyncDisposable
 {
     private const int MaxBatch = 256;
 
+    /// <summary>A read that takes this long is logged: with one read loop, every load queued behind it waited as long.</summary>
+    private static readonly TimeSpan s_slowRead = TimeSpan.FromMilliseconds(200);
+
     // Npgsql sends the extremes as -infinity and infinity: a lifetime cap is a period without bounds.
     private static readonly DateTime s_beginning = DateTime.SpecifyKind(DateTime.MinValue, DateTimeKind.Utc);
     private static readonly DateTime s_end = DateTime.SpecifyKind(DateTime.MaxValue, DateTimeKind.Utc);
@@ -79,7 +82,14 @@ public sealed class CapTotalsReader : IAsyncDisposable
                 .Select(g => (Scope: g.Key, Requests: g.ToList())).ToList();
             try
             {
+                var started = Environment.TickCount64;
                 var totals = await ReadAsync(groups);
+                if (Environment.TickCount64 - started is var took && took >= s_slowRead.TotalMilliseconds)
+                {
+                    // Every member load that arrived meanwhile waited for this one: say so.
+                    _logger.LogWarning("Reading the totals of {Count} caps took {Milliseconds} ms", batch.Count, took);
+                }
+
                 for (var g = 0; g < groups.Count; g++)
                 {
                     for (var i = 0; i < groups[g].Requests.Count; i++)
