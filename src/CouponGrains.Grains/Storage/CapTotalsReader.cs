@@ -33,7 +33,9 @@ public sealed class CapTotalsReader : IAsyncDisposable
     /// the peak nearly every member load was a statement of its own (19,301 for 20,940 redemptions in 10 s). With one
     /// loop, at 2,638 redemptions a second (engine only, <c>loadtests/latency.sh</c>, three alternating pairs),
     /// PostgreSQL took 158–172 µs of CPU per redemption instead of 200–209 and the silo 314–325 instead of 350–370,
-    /// and the closed peak did not drop (hot 5,504 against 5,305 a second, spread 4,297 against 4,283).
+    /// and the closed peak did not drop (hot 5,504 against 5,305 a second, spread 4,297 against 4,283). The price: a
+    /// read that turns slow holds up every load behind it. In two bench runs reads took 200–3,072 ms and spread fell to
+    /// 0.07× of hot (four loops had fallen to 0.39× once); <see cref="s_slowRead"/> makes such reads show in the log.
     /// </summary>
     private readonly Task _reader;
 

@@ -182,7 +182,6 @@ public sealed class RedemptionLedger : IAsyncDisposable
         var batch = new List<Pending>(MaxBatch);
         while (await CollectAsync(batch))
         {
-
             try
             {
                 var outcomes = await InsertBatchAsync(batch);
