@@ -26,10 +26,17 @@ public sealed class ApiExceptionHandler(ILogger<ApiExceptionHandler> logger) : I
                     json is null ? "The request body is not valid JSON for this endpoint." : $"{field}: malformed value or wrong type.",
                     new Dictionary<string, object?> { ["field"] = field.Length == 0 ? "body" : field });
                 return true;
+            case OperationCanceledException when context.RequestAborted.IsCancellationRequested:
+                // The caller hung up: nobody reads this answer, and nothing about it is an error of ours.
+                context.Response.StatusCode = StatusCodes.Status499ClientClosedRequest;
+                return true;
             case Orleans.Runtime.SiloUnavailableException or Orleans.Runtime.OrleansMessageRejectionException
-                or Orleans.Runtime.Messaging.ConnectionFailedException or Orleans.Runtime.GatewayTooBusyException or TimeoutException:
-                // A silo left or died mid-call, or no gateway is reachable yet: transient by nature. The
-                // client retries with the same Idempotency-Key (README "Cluster"), so nothing is applied twice.
+                or Orleans.Runtime.Messaging.ConnectionFailedException or Orleans.Runtime.GatewayTooBusyException or TimeoutException
+                or OperationCanceledException:
+                // A silo left or died mid-call, or no gateway is reachable yet: transient by nature. Orleans cancels
+                // a call whose grain directory lookup it gave up on while a dead silo's directory range moves (the
+                // caller did not cancel anything: that case is above). The client retries with the same
+                // Idempotency-Key (README "Cluster"), so nothing is applied twice.
                 logger.LogWarning("Cluster unavailable on {Method} {Path}: {Error}", context.Request.Method, context.Request.Path, exception.Message);
                 context.Response.Headers.RetryAfter = "1";
                 await Problems.Write(context, 503, "cluster_unavailable", "The cluster could not complete the request; retry with the same Idempotency-Key.");
