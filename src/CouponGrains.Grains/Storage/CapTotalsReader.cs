@@ -35,7 +35,9 @@ public sealed class CapTotalsReader : IAsyncDisposable
     /// PostgreSQL took 158–172 µs of CPU per redemption instead of 200–209 and the silo 314–325 instead of 350–370,
     /// and the closed peak did not drop (hot 5,504 against 5,305 a second, spread 4,297 against 4,283). The price: a
     /// read that turns slow holds up every load behind it. In two bench runs reads took 200–3,072 ms and spread fell to
-    /// 0.07× of hot (four loops had fallen to 0.39× once); <see cref="s_slowRead"/> makes such reads show in the log.
+    /// 0.07× of hot: the statistics had made the lookups' generic plan scan the ledger per key, which migration 0015
+    /// and the sessions of <see cref="Database.GenericPlans"/> now rule out. <see cref="s_slowRead"/> makes any read
+    /// that turns slow again show in the log.
     /// </summary>
     private readonly Task _reader;
 
