@@ -42,3 +42,4 @@ dotnet loadtests/CouponGrains.LoadTests/bin/Release/net10.0/CouponGrains.LoadTes
 echo "== ratio =="
 awk -v a="$ours_hot" -v b="$peer_hot" 'BEGIN { printf "hot:    %s / %s = %.2fx the SQL peer\n", a, b, a / b }'
 awk -v a="$ours_spread" -v b="$peer_spread" 'BEGIN { printf "spread: %s / %s = %.2fx the SQL peer\n", a, b, a / b }'
+awk -v a="$ours_spread" -v b="$ours_hot" 'BEGIN { printf "spread / hot: %s / %s = %.2fx (the target: at least 1)\n", a, b, a / b }'
