@@ -36,7 +36,7 @@ public sealed class AnalyticsStore(Database database, ConsumerSlots slots)
         IReadOnlyDictionary<string, DealerFacts> dealers, IReadOnlyDictionary<string, CampaignFacts> campaigns)
     {
         var rows = events.GroupBy(e => (Day: DateOnly.FromDateTime(e.RedeemedAt.UtcDateTime), e.CampaignId, e.DealerId))
-            .OrderBy(g => g.Key.Day).ThenBy(g => g.Key.CampaignId, StringComparer.Ordinal).ThenBy(g => g.Key.DealerId, StringComparer.Ordinal)
+            .OrderBy(g => g.Key.CampaignId, StringComparer.Ordinal).ThenBy(g => g.Key.Day).ThenBy(g => g.Key.DealerId, StringComparer.Ordinal)
             .Select(g =>
             {
                 var facts = dealers.GetValueOrDefault(g.Key.DealerId);
@@ -54,7 +54,7 @@ public sealed class AnalyticsStore(Database database, ConsumerSlots slots)
                                          eligible_value, reversals, reversed_discount, invoiced)
             SELECT * FROM unnest(@days, @campaigns, @dealers, @regions, @tiers, @currencies, @redemptions, @discounts,
                                  @eligible, @reversals, @reversed, @invoiced)
-            ON CONFLICT (day, campaign_id, dealer_id) DO UPDATE SET
+            ON CONFLICT (campaign_id, day, dealer_id) DO UPDATE SET
                 region = COALESCE(analytics_daily.region, EXCLUDED.region),
                 channel_tier = COALESCE(analytics_daily.channel_tier, EXCLUDED.channel_tier),
                 redemptions = analytics_daily.redemptions + EXCLUDED.redemptions,
@@ -114,7 +114,7 @@ public sealed class AnalyticsStore(Database database, ConsumerSlots slots)
                                      {string.Join(", ", s_lineColumns.Select(c => c.Column))})
         SELECT * FROM unnest(@days, @campaigns, @dealers, @skus, @categories, @regions, @tiers, @currencies,
                              {string.Join(", ", s_lineColumns.Select(c => "@" + c.Column))})
-        ON CONFLICT (day, campaign_id, dealer_id, sku, category) DO UPDATE SET
+        ON CONFLICT (campaign_id, day, dealer_id, sku, category) DO UPDATE SET
             region = COALESCE(analytics_lines.region, EXCLUDED.region),
             channel_tier = COALESCE(analytics_lines.channel_tier, EXCLUDED.channel_tier),
             {string.Join(",\n    ", s_lineColumns.Select(c => $"{c.Column} = analytics_lines.{c.Column} + EXCLUDED.{c.Column}"))}
@@ -124,7 +124,7 @@ public sealed class AnalyticsStore(Database database, ConsumerSlots slots)
     private static void AddLines(NpgsqlBatch batch, RedemptionEvent[] events, IReadOnlyDictionary<string, DealerFacts> dealers)
     {
         var rows = LineAnalytics.Aggregate(events)
-            .OrderBy(r => r.Key.Day).ThenBy(r => r.Key.CampaignId, StringComparer.Ordinal).ThenBy(r => r.Key.DealerId, StringComparer.Ordinal)
+            .OrderBy(r => r.Key.CampaignId, StringComparer.Ordinal).ThenBy(r => r.Key.Day).ThenBy(r => r.Key.DealerId, StringComparer.Ordinal)
             .ThenBy(r => r.Key.Sku, StringComparer.Ordinal).ThenBy(r => r.Key.Category, StringComparer.Ordinal)
             .ToArray();
         if (rows.Length == 0)
