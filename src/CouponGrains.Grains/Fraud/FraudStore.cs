@@ -70,7 +70,11 @@ public sealed class FraudStore(Database database, AuditLog audit, IOptions<Pipel
                 .ThenBy(g => g.Key.DealerId, StringComparer.Ordinal).ToArray();
             batch.BatchCommands.Add(Command(
                 """
-                INSERT INTO fraud_code_dealers (code, dealer_id, n, last_at) SELECT * FROM unnest(@codes, @dealers, @ns, @times)
+                INSERT INTO fraud_code_dealers (code, dealer_id, n, last_at)
+                SELECT u.* FROM unnest(@codes, @dealers, @ns, @times) AS u(code, dealer_id, n, last_at)
+                -- Generated codes only: the code-sharing rule, this table's one reader, leaves named (public) codes
+                -- out, and under load spread over many campaigns their every dealer would be a row to write.
+                WHERE NOT EXISTS (SELECT 1 FROM coupons c WHERE c.code = u.code AND c.named)
                 ON CONFLICT (code, dealer_id) DO UPDATE SET n = fraud_code_dealers.n + EXCLUDED.n,
                     last_at = greatest(fraud_code_dealers.last_at, EXCLUDED.last_at)
                 """,

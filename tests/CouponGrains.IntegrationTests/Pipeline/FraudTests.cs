@@ -118,6 +118,23 @@ public sealed class FraudTests(PipelineFixture fixture)
     }
 
     [Fact]
+    public async Task ANamedCodeUsedByManyDealersIsNeitherFlaggedNorTrackedPerDealer()
+    {
+        var tag = Tag();
+        var code = "PUBLIC-" + tag;
+        await TestPostgres.ScalarAsync<int>(fixture.ConnectionString,
+            "INSERT INTO coupons (code, campaign_id, named) VALUES (@c, @k, true) RETURNING 1", ("c", code), ("k", "C-" + tag));
+        await Store.ApplyAsync(Enumerable.Range(0, 6).Select(i => Committed(tag, i, $"D-{tag}-{i % 3}", code: code)).ToArray());
+
+        Assert.Equal(0, await FlagsAsync("code_sharing", code));
+        Assert.Equal(0L, await TestPostgres.ScalarAsync<long>(fixture.ConnectionString,
+            "SELECT count(*) FROM fraud_code_dealers WHERE code = @c", ("c", code)));
+        // The redemptions themselves are observed all the same.
+        Assert.Equal(6L, await TestPostgres.ScalarAsync<long>(fixture.ConnectionString,
+            "SELECT count(*) FROM fraud_observations WHERE code = @c", ("c", code)));
+    }
+
+    [Fact]
     public async Task OneCustomerAcrossManyDealersFiresOnlyWhenTheCustomerSpreads()
     {
         string crafted = Tag(), clean = Tag();
