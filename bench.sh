@@ -33,8 +33,8 @@ echo "== CouponGrains through the HTTP API (closed model, ${concurrency} users, 
 dotnet loadtests/CouponGrains.LoadTests/bin/Release/net10.0/CouponGrains.LoadTests.dll \
     --url "http://127.0.0.1:$http_port" --scenarios hot,spread --concurrency "$concurrency" --duration "$secs" --warmup "$warmup" \
     --out "$ROOT/loadtests/reports" 2>&1 | tee "$tmp/load.log" | grep -E '^\[|reports written'
-ours_hot="$(sed -n 's/^\[hot\] .* rps \([0-9]*\) .*/\1/p' "$tmp/load.log")"
-ours_spread="$(sed -n 's/^\[spread\] .* rps \([0-9]*\) .*/\1/p' "$tmp/load.log")"
+ours_hot="$(bench_rps hot "$tmp/load.log")"
+ours_spread="$(bench_rps spread "$tmp/load.log")"
 echo "== engine headroom: the grain-level driver (Orleans client, no HTTP), hot campaign =="
 dotnet loadtests/CouponGrains.LoadTests/bin/Release/net10.0/CouponGrains.LoadTests.dll \
     --url "http://127.0.0.1:$http_port" --scenarios hot --driver grain --concurrency 256 --duration "$secs" --warmup 5 \

@@ -33,7 +33,7 @@ load hot 20
     -c "SELECT attname || ': ' || n_distinct || ' distinct, most common ' || COALESCE(most_common_freqs[1]::text, '-')
         FROM pg_stats WHERE tablename = 'redemptions' AND attname IN ('campaign_id', 'code') ORDER BY attname"
 load spread 5
-hot="$(sed -n 's/^\[hot\] .* rps \([0-9]*\) .*/\1/p' "$tmp/load.log")"
-spread="$(sed -n 's/^\[spread\] .* rps \([0-9]*\) .*/\1/p' "$tmp/load.log")"
+hot="$(bench_rps hot "$tmp/load.log")"
+spread="$(bench_rps spread "$tmp/load.log")"
 awk -v a="$spread" -v b="$hot" 'BEGIN { printf "spread / hot after ANALYZE: %s / %s = %.2fx\n", a, b, a / b }'
 echo "slow cap-totals reads logged by the silo: $(grep -c 'Reading the totals' "$tmp/silo.log" || true)"

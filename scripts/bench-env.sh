@@ -60,3 +60,8 @@ bench_cleanup() {
     pg_stop "$tmp/pg/data"
     rm -rf "$tmp"
 }
+
+# The redemptions a second the load console reported for scenario $1 in its output file $2 (its "[name] ok … rps N" line).
+bench_rps() {
+    sed -n "s/^\[$1\] .* rps \([0-9]*\) .*/\1/p" "$2"
+}
