@@ -15,9 +15,11 @@ public sealed class PipelineOptions
     public int BatchSize { get; set; } = 2000;
 
     /// <summary>
-    /// Pause between relay cycles when the outbox had nothing more to read. Each cycle costs every consumer of
-    /// every partition a transaction, so a longer pause means bigger, fewer transactions: on the 2-core box,
+    /// Length of a relay cycle when the outbox had nothing more to read. Each cycle costs every consumer of
+    /// every partition a transaction, so a longer cycle means bigger, fewer transactions: on the 2-core box,
     /// 250 ms gave the full system about a quarter more redemptions/s than 50 ms, for ≈ 50 ms more median lag.
+    /// Within a cycle the partitions are published spread over it; 1,000 ms cost PostgreSQL less but, in bigger
+    /// bursts, lengthened the redemptions' p99 at half the peak from about 40 to 70 ms.
     /// </summary>
     public int PollMilliseconds { get; set; } = 250;
 
