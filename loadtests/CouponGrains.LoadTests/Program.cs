@@ -18,6 +18,7 @@ http.DefaultRequestHeaders.Add("X-Api-Key", settings.Key);
 
 await using var grains = settings.Driver == "grain" ? await GrainDriver.ConnectAsync(settings) : null;
 using var wal = WalFlushes.TryOpen(settings.Postgres);
+var writeback = DiskWrites.TryOpen();
 var reports = new List<ScenarioReport>();
 foreach (var name in settings.Scenarios)
 {
@@ -26,10 +27,10 @@ foreach (var name in settings.Scenarios)
     // A cap race warmed up would spend its budget before the measurement starts.
     if (name != "caprace")
     {
-        await Runner.RunAsync(scenario, http, grains, settings, settings.WarmUp, record: false, wal);
+        await Runner.RunAsync(scenario, http, grains, settings, settings.WarmUp, record: false, wal, writeback);
     }
 
-    var stats = await Runner.RunAsync(scenario, http, grains, settings, settings.Duration, record: true, wal);
+    var stats = await Runner.RunAsync(scenario, http, grains, settings, settings.Duration, record: true, wal, writeback);
     var invariants = await Invariants.CheckAsync(settings.Postgres, http, scenario, stats);
     reports.Add(new ScenarioReport(name, $"{settings.Model}, {settings.Driver} driver", stats, invariants));
     Console.Error.WriteLine(reports[^1].Summary());

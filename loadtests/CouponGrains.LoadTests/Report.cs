@@ -31,18 +31,19 @@ public sealed record ScenarioReport(string Name, string Model, RunStats Stats, L
         },
         sendLagMs = HasLag ? new { p50 = LagMs(50), p99 = LagMs(99), max = Stats.SendLag.GetMaxValue() / 1000.0 } : null,
         outcomes = Stats.Outcomes.OrderBy(o => o.Key).ToDictionary(o => o.Key, o => o.Value),
-        timeline = Stats.Timeline.Select(t => new { seconds = t.At, utc = t.Utc, answers = t.Count, p50 = t.P50, p99 = t.P99, max = t.Max, walFlushes = t.WalFlushes, flushMs = t.FlushMs }),
+        timeline = Stats.Timeline.Select(t => new { seconds = t.At, utc = t.Utc, answers = t.Count, p50 = t.P50, p99 = t.P99, max = t.Max, walFlushes = t.WalFlushes, flushMs = t.FlushMs, writtenMb = t.WrittenMb }),
         slowSeconds = SlowSeconds() is { } slow
-            ? new { slow.Seconds, slow.Of, slow.FlushMs, slow.OtherFlushMs, slow.Flushes, slow.OtherFlushes }
+            ? new { slow.Seconds, slow.Of, slow.FlushMs, slow.OtherFlushMs, slow.Flushes, slow.OtherFlushes, slow.WrittenMb, slow.OtherWrittenMb }
             : null,
         invariants = Invariants.Select(i => new { i.Name, i.Violations, i.Detail }),
     };
 
     /// <summary>
     /// The seconds whose p99 is above twice the median second's p99, and the WAL flushes in them against the other
-    /// seconds (mean duration and flushes a second). Null when there is no timeline or flushes were not timed.
+    /// seconds (mean duration and flushes a second), and the MB written to the machine's disks a second in them against
+    /// the others when that was sampled. Null when there is no timeline or flushes were not timed.
     /// </summary>
-    public (int Seconds, int Of, double FlushMs, double OtherFlushMs, double Flushes, double OtherFlushes)? SlowSeconds()
+    public (int Seconds, int Of, double FlushMs, double OtherFlushMs, double Flushes, double OtherFlushes, double? WrittenMb, double? OtherWrittenMb)? SlowSeconds()
     {
         var timed = Stats.Timeline.Where(t => t.Count > 0 && t.FlushMs is not null).ToList();
         if (timed.Count < 4)
@@ -53,8 +54,10 @@ public sealed record ScenarioReport(string Name, string Model, RunStats Stats, L
         var median = timed.Select(t => t.P99).Order().ElementAt(timed.Count / 2);
         var slow = timed.Where(t => t.P99 > 2 * median).ToList();
         var other = timed.Where(t => t.P99 <= 2 * median).ToList();
+        var sampled = timed.All(t => t.WrittenMb is not null);
         return (slow.Count, timed.Count, Mean(slow, t => t.FlushMs!.Value), Mean(other, t => t.FlushMs!.Value),
-            Mean(slow, t => t.WalFlushes!.Value), Mean(other, t => t.WalFlushes!.Value));
+            Mean(slow, t => t.WalFlushes!.Value), Mean(other, t => t.WalFlushes!.Value),
+            sampled ? Mean(slow, t => t.WrittenMb!.Value) : null, sampled ? Mean(other, t => t.WrittenMb!.Value) : null);
 
         static double Mean(List<SecondStats> seconds, Func<SecondStats, double> value) =>
             seconds.Count == 0 ? 0 : Math.Round(seconds.Average(value), 2);
@@ -65,7 +68,8 @@ public sealed record ScenarioReport(string Name, string Model, RunStats Stats, L
         (HasLag ? $"send lag p50 {LagMs(50):F2} ms p99 {LagMs(99):F2} ms; " : "") +
         $"invariant violations {Invariants.Sum(i => i.Violations)}" +
         (SlowSeconds() is { Seconds: > 0 } slow
-            ? $"; {slow.Seconds} of {slow.Of} seconds at over twice the median p99, with WAL flushes of {slow.FlushMs:F2} ms against {slow.OtherFlushMs:F2} ms"
+            ? $"; {slow.Seconds} of {slow.Of} seconds at over twice the median p99, with WAL flushes of {slow.FlushMs:F2} ms against {slow.OtherFlushMs:F2} ms" +
+              (slow.WrittenMb is { } written ? $" and {written:F1} MB a second written to disk against {slow.OtherWrittenMb:F1} MB" : "")
             : "");
 
     public string ToMarkdown()
@@ -95,22 +99,26 @@ public sealed record ScenarioReport(string Name, string Model, RunStats Stats, L
         if (Stats.Timeline.Count > 0)
         {
             md.AppendLine();
-            md.AppendLine("Each second (answers in it, their latency in ms; PostgreSQL's WAL flushes in it and their mean ms):");
+            md.AppendLine("Each second (answers in it, their latency in ms; PostgreSQL's WAL flushes in it and their mean ms; MB written to this " +
+                "machine's disks in it):");
             md.AppendLine();
-            md.AppendLine("| s | answers | p50 | p99 | max | WAL flushes | flush ms |");
-            md.AppendLine("|---:|---:|---:|---:|---:|---:|---:|");
+            md.AppendLine("| s | answers | p50 | p99 | max | WAL flushes | flush ms | MB to disk |");
+            md.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|");
             foreach (var t in Stats.Timeline)
             {
                 md.AppendLine(CultureInfo.InvariantCulture,
-                    $"| {t.At:F0} | {t.Count} | {t.P50:F1} | {t.P99:F1} | {t.Max:F1} | {t.WalFlushes?.ToString(CultureInfo.InvariantCulture) ?? "-"} | {t.FlushMs?.ToString("F2", CultureInfo.InvariantCulture) ?? "-"} |");
+                    $"| {t.At:F0} | {t.Count} | {t.P50:F1} | {t.P99:F1} | {t.Max:F1} | {t.WalFlushes?.ToString(CultureInfo.InvariantCulture) ?? "-"} | {t.FlushMs?.ToString("F2", CultureInfo.InvariantCulture) ?? "-"} | {t.WrittenMb?.ToString("F1", CultureInfo.InvariantCulture) ?? "-"} |");
             }
 
             if (SlowSeconds() is { } slow)
             {
+                var writeback = slow.WrittenMb is { } written
+                    ? string.Create(CultureInfo.InvariantCulture, $" The machine wrote {written:F1} MB a second to its disks in them, {slow.OtherWrittenMb:F1} MB in the others.")
+                    : "";
                 md.AppendLine();
                 md.AppendLine(CultureInfo.InvariantCulture,
                     $"Seconds with a p99 above twice the median second's: {slow.Seconds} of {slow.Of}. WAL flushes in them: {slow.Flushes:F0} a second of {slow.FlushMs:F2} ms, " +
-                    $"against {slow.OtherFlushes:F0} a second of {slow.OtherFlushMs:F2} ms in the others.");
+                    $"against {slow.OtherFlushes:F0} a second of {slow.OtherFlushMs:F2} ms in the others.{writeback}");
             }
         }
 

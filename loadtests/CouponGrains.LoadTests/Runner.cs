@@ -19,6 +19,9 @@ public sealed record CapRefusal(int Campaign, string DealerId, string BranchId, 
 public sealed record SecondStats(double At, long Count, double P50, double P99, double Max, long? WalFlushes = null, double? FlushMs = null)
 {
     public DateTime Utc { get; init; }
+
+    /// <summary>MB written to this machine's disks in the window, when sampled (<see cref="DiskWrites"/>).</summary>
+    public double? WrittenMb { get; init; }
 }
 
 /// <summary>What one measured run saw.</summary>
@@ -72,7 +75,7 @@ public sealed class RunStats
     }
 
     /// <summary>Closes the current window (about a second) and starts the next; a stall shows here as one bad second.</summary>
-    public SecondStats TakeSecond(double at, (long Flushes, double? MeanMs)? wal = null)
+    public SecondStats TakeSecond(double at, (long Flushes, double? MeanMs)? wal = null, double? writtenMb = null)
     {
         lock (Latency)
         {
@@ -83,6 +86,7 @@ public sealed class RunStats
             {
                 WalFlushes = wal?.Flushes,
                 FlushMs = wal?.MeanMs,
+                WrittenMb = writtenMb,
                 Utc = DateTime.UtcNow,
             };
             _second.Reset();
@@ -122,19 +126,21 @@ public sealed class RunStats
 public static class Runner
 {
     public static async Task<RunStats> RunAsync(Scenario scenario, HttpClient http, GrainDriver? grains, Settings settings, TimeSpan duration, bool record,
-        WalFlushes? wal = null)
+        WalFlushes? wal = null, DiskWrites? writeback = null)
     {
         var stats = new RunStats();
         wal?.Take(); // the first second counts from here, not from the scenario before
+        writeback?.Take();
         var clock = Stopwatch.StartNew();
         long sequence = Random.Shared.NextInt64(1L << 40);
         using var progress = new Timer(_ =>
         {
-            var second = stats.TakeSecond(clock.Elapsed.TotalSeconds, wal?.Take());
+            var second = stats.TakeSecond(clock.Elapsed.TotalSeconds, wal?.Take(), writeback?.Take());
             Console.Error.Write(
                 $"\r  {clock.Elapsed.TotalSeconds,5:F1}s  ok {stats.Ok,8}  fail {stats.Failed,6}  rps {(stats.Ok + stats.Failed) / Math.Max(0.001, clock.Elapsed.TotalSeconds),8:F0}" +
                 $"  last second: {second.Count,6} answers p50 {second.P50,7:F1} ms p99 {second.P99,7:F1} ms max {second.Max,7:F1} ms" +
-                (second.FlushMs is { } flush ? $"  WAL flushes {second.WalFlushes,4} of {flush,5:F2} ms   " : "   "));
+                (second.FlushMs is { } flush ? $"  WAL flushes {second.WalFlushes,4} of {flush,5:F2} ms" : "") +
+                (second.WrittenMb is { } written ? $"  to disk {written,6:F1} MB   " : "   "));
         }, null, 1000, 1000);
         if (settings.Model == "open")
         {
