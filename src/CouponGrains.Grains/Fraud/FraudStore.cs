@@ -12,10 +12,10 @@ using NpgsqlTypes;
 namespace CouponGrains.Grains.Fraud;
 
 /// <summary>
-/// Fraud scoring over the event stream, in PostgreSQL: each batch records what it saw (observations,
-/// per-minute rates, code and customer spread) and re-evaluates the rules only for the orders, invoices,
-/// entities, codes and customers the batch touched. A flag is unique per rule and subject, so a
-/// re-evaluation refreshes its evidence and never raises a second flag.
+/// Fraud scoring over the event stream, in PostgreSQL: each batch records what it saw (per-minute rates, code and
+/// customer spread, invoices) and re-evaluates the rules only for the orders, invoices, entities, codes and
+/// customers the batch touched. Orders are looked up in the ledger itself, which every event comes from. A flag is
+/// unique per rule and subject, so a re-evaluation refreshes its evidence and never raises a second flag.
 /// </summary>
 public sealed class FraudStore(Database database, AuditLog audit, IOptions<PipelineOptions> options, ConsumerSlots slots)
 {
@@ -23,10 +23,9 @@ public sealed class FraudStore(Database database, AuditLog audit, IOptions<Pipel
     private readonly PipelineOptions _options = options.Value;
 
     /// <summary>
-    /// Applies a batch of one partition's events. Per-minute rates are counted per partition (summed when
-    /// read), so partitions never wait on each other's row of a shared code.
+    /// Applies batches of one partition exactly once (see <see cref="ConsumerTransaction"/>). Per-minute rates are
+    /// counted per partition (summed when read), so partitions never wait on each other's row of a shared code.
     /// </summary>
-    /// <summary>Applies batches of one partition exactly once (see <see cref="ConsumerTransaction"/>).</summary>
     public Task<ConsumerTransaction.Applied> ApplyAsync(int partition, IReadOnlyList<RedemptionEventBatch> batches) =>
         ConsumerTransaction.RunAsync(_db, slots, PipelineNames.Fraud, partition, batches,
             (connection, tx, fresh) => ApplyFreshAsync(connection, tx, fresh, partition));
@@ -38,22 +37,6 @@ public sealed class FraudStore(Database database, AuditLog audit, IOptions<Pipel
         await using var batch = new NpgsqlBatch(connection, tx);
         if (committed.Length > 0)
         {
-            batch.BatchCommands.Add(Command(
-                """
-                INSERT INTO fraud_observations (redemption_id, campaign_id, dealer_id, branch_id, customer_id, order_id, invoice_number, code, redeemed_at)
-                SELECT * FROM unnest(@ids, @campaigns, @dealers, @branches, @customers, @orders, @invoices, @codes, @times)
-                ON CONFLICT (redemption_id) DO NOTHING
-                """,
-                Texts("ids", committed.Select(e => e.RedemptionId)),
-                Texts("campaigns", committed.Select(e => e.CampaignId)),
-                Texts("dealers", committed.Select(e => e.DealerId)),
-                Texts("branches", committed.Select(e => e.BranchId)),
-                Texts("customers", committed.Select(e => e.CustomerId)),
-                Texts("orders", committed.Select(e => e.OrderId)),
-                Texts("invoices", committed.Select(e => e.InvoiceNumber)),
-                Texts("codes", committed.Select(e => e.Code)),
-                Times("times", committed.Select(e => e.RedeemedAt))));
-
             var rates = committed.SelectMany(e => RateKeys(e))
                 .GroupBy(k => k).Select(g => (g.Key.Kind, g.Key.Entity, g.Key.Minute, N: g.Count()))
                 .OrderBy(k => k.Kind, StringComparer.Ordinal).ThenBy(k => k.Entity, StringComparer.Ordinal).ThenBy(k => k.Minute).ToArray();
@@ -93,16 +76,21 @@ public sealed class FraudStore(Database database, AuditLog audit, IOptions<Pipel
                 Longs("ns", customers.Select(g => (long)g.Count())), Times("times", customers.Select(g => g.Max(e => e.RedeemedAt)))));
         }
 
-        if (invoiced.Length > 0)
+        // A committed event carries its invoice too when the relay read it after the mapping (a replay), and then
+        // the invoice event may have come first: either records it, once (a redemption is mapped to one invoice).
+        var invoices = events.Where(e => e.InvoiceNumber is not null).DistinctBy(e => e.RedemptionId, StringComparer.Ordinal)
+            .OrderBy(e => e.RedemptionId, StringComparer.Ordinal).ToArray();
+        if (invoices.Length > 0)
         {
-            // An invoice event can arrive before its commit event (a replay): the observation then takes
-            // the invoice number from the committed event, which the relay reads with the current row.
             batch.BatchCommands.Add(Command(
                 """
-                UPDATE fraud_observations o SET invoice_number = u.invoice
-                FROM unnest(@ids, @invoices) AS u(id, invoice) WHERE o.redemption_id = u.id
+                INSERT INTO fraud_invoices (redemption_id, campaign_id, dealer_id, invoice_number, order_id)
+                SELECT * FROM unnest(@ids, @campaigns, @dealers, @invoices, @orders)
+                ON CONFLICT (redemption_id) DO NOTHING
                 """,
-                Texts("ids", invoiced.Select(e => e.RedemptionId)), Texts("invoices", invoiced.Select(e => e.InvoiceNumber))));
+                Texts("ids", invoices.Select(e => e.RedemptionId)), Texts("campaigns", invoices.Select(e => e.CampaignId)),
+                Texts("dealers", invoices.Select(e => e.DealerId)), Texts("invoices", invoices.Select(e => e.InvoiceNumber)),
+                Texts("orders", invoices.Select(e => e.OrderId))));
         }
 
         if (batch.BatchCommands.Count == 0)
@@ -117,12 +105,20 @@ public sealed class FraudStore(Database database, AuditLog audit, IOptions<Pipel
 
     private void AddRules(NpgsqlBatch batch, RedemptionEvent[] committed, RedemptionEvent[] touched)
     {
+        // An order's redemptions are the ledger's (tombstones of aborted attempts left out), found by its
+        // redemptions_order index on (dealer_id, order_id), whose predicate is stated outright so that it qualifies.
+        // The campaign is compared with IS NOT DISTINCT FROM, which no index can serve: with campaign_id = ..., the
+        // index on (campaign_id, dealer_id, branch_id) would qualify as well, and a plan that took it would read every
+        // redemption of the dealer in the campaign for each order.
         var orders = touched.Where(e => e.OrderId is not null).Select(e => (e.CampaignId, e.DealerId, e.OrderId!)).Distinct().ToArray();
-        AddDuplicateRule(batch, FraudFlagTypes.DuplicateOrder, "order_id", "'Order %s of dealer %s redeemed %s times in campaign %s'",
-            ("orderId", "codes", "code"), orders);
+        AddDuplicateRule(batch, FraudFlagTypes.DuplicateOrder,
+            "redemptions o WHERE o.dealer_id = t.dealer_id AND o.order_id = t.value AND o.order_id IS NOT NULL AND o.status <> 'aborted' " +
+            "AND o.campaign_id IS NOT DISTINCT FROM t.campaign_id",
+            "o.id", "'Order %s of dealer %s redeemed %s times in campaign %s'", ("orderId", "codes", "o.code"), orders);
         var invoices = touched.Where(e => e.InvoiceNumber is not null).Select(e => (e.CampaignId, e.DealerId, e.InvoiceNumber!)).Distinct().ToArray();
-        AddDuplicateRule(batch, FraudFlagTypes.DuplicateInvoice, "invoice_number", "'Invoice %s of dealer %s carries %s redemptions of campaign %s'",
-            ("invoiceNumber", "orders", "order_id"), invoices);
+        AddDuplicateRule(batch, FraudFlagTypes.DuplicateInvoice,
+            "fraud_invoices o WHERE o.campaign_id = t.campaign_id AND o.dealer_id = t.dealer_id AND o.invoice_number = t.value",
+            "o.redemption_id", "'Invoice %s of dealer %s carries %s redemptions of campaign %s'", ("invoiceNumber", "orders", "o.order_id"), invoices);
 
         if (committed.Length == 0)
         {
@@ -219,10 +215,12 @@ public sealed class FraudStore(Database database, AuditLog audit, IOptions<Pipel
     }
 
     /// <summary>
-    /// One order or invoice number (<paramref name="column"/>) on more than one redemption of a campaign and dealer.
-    /// The evidence names the value (<c>Value</c>) and lists the distinct <c>ListColumn</c> of those redemptions.
+    /// One order or invoice number on more than one redemption of a campaign and dealer: <paramref name="redemptions"/>
+    /// is the table (aliased <c>o</c>) and condition that find the redemptions of a key <c>t</c> (campaign_id,
+    /// dealer_id, value), <paramref name="id"/> their redemption id. The evidence names the value (<c>Value</c>) and
+    /// lists the distinct <c>ListColumn</c> of those redemptions.
     /// </summary>
-    private static void AddDuplicateRule(NpgsqlBatch batch, string type, string column, string reason,
+    private static void AddDuplicateRule(NpgsqlBatch batch, string type, string redemptions, string id, string reason,
         (string Value, string List, string ListColumn) evidence, (string Campaign, string Dealer, string Value)[] keys)
     {
         if (keys.Length == 0)
@@ -230,8 +228,8 @@ public sealed class FraudStore(Database database, AuditLog audit, IOptions<Pipel
             return;
         }
 
-        // Per key, so each is a probe of the partial index on (campaign_id, dealer_id, column): a join let the
-        // planner scan the whole table whenever its statistics lagged, a cost that grew with every redemption.
+        // Per key, so each is a probe of an index: a join let the planner scan the whole table whenever its
+        // statistics lagged, a cost that grew with every redemption.
         batch.BatchCommands.Add(Command(
             $"""
             INSERT INTO fraud_flags (type, subject, dealer_id, campaign_id, score, reason, evidence)
@@ -243,16 +241,12 @@ public sealed class FraudStore(Database database, AuditLog audit, IOptions<Pipel
             -- sorted aggregates had cost every key of every batch as much as the probe.
             FROM (SELECT t.campaign_id, t.dealer_id, t.value, c.n
                   FROM unnest(@campaigns, @dealers, @values) AS t(campaign_id, dealer_id, value)
-                  CROSS JOIN LATERAL (
-                      SELECT count(*) AS n FROM fraud_observations o
-                      -- the IS NOT NULL is stated outright, so the partial index on the column qualifies
-                      WHERE o.campaign_id = t.campaign_id AND o.dealer_id = t.dealer_id AND o.{column} = t.value AND o.{column} IS NOT NULL) AS c
+                  CROSS JOIN LATERAL (SELECT count(*) AS n FROM {redemptions}) AS c
                   WHERE c.n > 1
                   OFFSET 0) AS t
             CROSS JOIN LATERAL (
-                SELECT count(*) AS n, jsonb_agg(DISTINCT o.{evidence.ListColumn}) AS list, jsonb_agg(o.redemption_id ORDER BY o.redemption_id) AS ids
-                FROM fraud_observations o
-                WHERE o.campaign_id = t.campaign_id AND o.dealer_id = t.dealer_id AND o.{column} = t.value AND o.{column} IS NOT NULL) AS a
+                SELECT count(*) AS n, jsonb_agg(DISTINCT {evidence.ListColumn}) AS list, jsonb_agg({id} ORDER BY {id}) AS ids
+                FROM {redemptions}) AS a
             WHERE a.n > 1
             ORDER BY 2
             ON CONFLICT (type, subject) DO UPDATE SET score = EXCLUDED.score, reason = EXCLUDED.reason,

@@ -40,14 +40,36 @@ public sealed class FraudTests(PipelineFixture fixture)
     private Task<long> FlagsAsync(string type, string like) => TestPostgres.ScalarAsync<long>(fixture.ConnectionString,
         "SELECT count(*) FROM fraud_flags WHERE type = @t AND subject LIKE @s", ("t", type), ("s", like));
 
+    /// <summary>Writes the events' redemptions to the ledger, as the engine had before the relay read them.</summary>
+    private Task InLedgerAsync(IEnumerable<RedemptionEvent> events, string status = "committed") => TestPostgres.ScalarAsync<int>(fixture.ConnectionString,
+        """
+        INSERT INTO redemptions (id, status, code, campaign_id, dealer_id, order_id, customer_id, discount, currency, redeemed_at)
+        SELECT id, @status, code, campaign, dealer, order_id, customer, 100, 'INR', now()
+        FROM unnest(@ids, @codes, @campaigns, @dealers, @orders, @customers) AS u(id, code, campaign, dealer, order_id, customer)
+        RETURNING 1
+        """,
+        ("status", status), ("ids", events.Select(e => e.RedemptionId).ToArray()), ("codes", events.Select(e => e.Code).ToArray()),
+        ("campaigns", events.Select(e => e.CampaignId).ToArray()), ("dealers", events.Select(e => e.DealerId).ToArray()),
+        ("orders", events.Select(e => e.OrderId).ToArray()), ("customers", events.Select(e => e.CustomerId).ToArray()));
+
+    private async Task RedeemedAsync(RedemptionEvent[] events)
+    {
+        await InLedgerAsync(events);
+        await Store.ApplyAsync(events);
+    }
+
     [Fact]
     public async Task DuplicateOrderFiresOnARepeatedOrderOnly()
     {
-        string crafted = Tag(), clean = Tag();
-        await Store.ApplyAsync(Enumerable.Range(0, 6).Select(i => Committed(crafted, i, "D-" + crafted, order: i < 2 ? "SO-SAME" : null)).ToArray());
-        await Store.ApplyAsync(Enumerable.Range(0, 6).Select(i => Committed(clean, i, "D-" + clean)).ToArray());
+        string crafted = Tag(), clean = Tag(), tombstoned = Tag();
+        await RedeemedAsync(Enumerable.Range(0, 6).Select(i => Committed(crafted, i, "D-" + crafted, order: i < 2 ? "SO-SAME" : null)).ToArray());
+        await RedeemedAsync(Enumerable.Range(0, 6).Select(i => Committed(clean, i, "D-" + clean)).ToArray());
+        // An attempt on the same order that was aborted (its tombstone took its id) is no second redemption of the order.
+        await InLedgerAsync([Committed(tombstoned, 9, "D-" + tombstoned, order: "SO-SAME")], "aborted");
+        await RedeemedAsync([Committed(tombstoned, 0, "D-" + tombstoned, order: "SO-SAME")]);
         Assert.Equal(1, await FlagsAsync("duplicate_order", $"C-{crafted}/%"));
         Assert.Equal(0, await FlagsAsync("duplicate_order", $"C-{clean}/%"));
+        Assert.Equal(0, await FlagsAsync("duplicate_order", $"C-{tombstoned}/%"));
 
         var flags = (await fixture.Admin.GetFromJsonAsync<JsonArray>($"/api/v1/fraud/flags?type=duplicate_order&dealerId=D-{crafted}"))!;
         var flag = Assert.Single(flags)!;
@@ -129,9 +151,9 @@ public sealed class FraudTests(PipelineFixture fixture)
         Assert.Equal(0, await FlagsAsync("code_sharing", code));
         Assert.Equal(0L, await TestPostgres.ScalarAsync<long>(fixture.ConnectionString,
             "SELECT count(*) FROM fraud_code_dealers WHERE code = @c", ("c", code)));
-        // The redemptions themselves are observed all the same.
+        // The redemptions themselves are counted all the same.
         Assert.Equal(6L, await TestPostgres.ScalarAsync<long>(fixture.ConnectionString,
-            "SELECT count(*) FROM fraud_observations WHERE code = @c", ("c", code)));
+            "SELECT sum(n) FROM fraud_rates WHERE kind = 'code' AND entity = @c", ("c", code)));
     }
 
     [Fact]

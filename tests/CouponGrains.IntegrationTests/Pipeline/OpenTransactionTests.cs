@@ -78,6 +78,7 @@ public sealed class OpenTransactionTests(PipelineFixture fixture)
         return (dealer, code);
     }
 
+    /// <summary>Whether the pipeline has applied the redemption: settlement keeps a row for each one it was handed.</summary>
     private Task<long> ObservationsAsync(string redemptionId) => TestPostgres.ScalarAsync<long>(fixture.ConnectionString,
-        "SELECT count(*) FROM fraud_observations WHERE redemption_id = @id", ("id", redemptionId));
+        "SELECT count(*) FROM settlement_items WHERE redemption_id = @id", ("id", redemptionId));
 }
