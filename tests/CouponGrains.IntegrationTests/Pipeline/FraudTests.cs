@@ -40,17 +40,8 @@ public sealed class FraudTests(PipelineFixture fixture)
     private Task<long> FlagsAsync(string type, string like) => TestPostgres.ScalarAsync<long>(fixture.ConnectionString,
         "SELECT count(*) FROM fraud_flags WHERE type = @t AND subject LIKE @s", ("t", type), ("s", like));
 
-    /// <summary>Writes the events' redemptions to the ledger, as the engine had before the relay read them.</summary>
-    private Task InLedgerAsync(IEnumerable<RedemptionEvent> events, string status = "committed") => TestPostgres.ScalarAsync<int>(fixture.ConnectionString,
-        """
-        INSERT INTO redemptions (id, status, code, campaign_id, dealer_id, order_id, customer_id, discount, currency, redeemed_at)
-        SELECT id, @status, code, campaign, dealer, order_id, customer, 100, 'INR', now()
-        FROM unnest(@ids, @codes, @campaigns, @dealers, @orders, @customers) AS u(id, code, campaign, dealer, order_id, customer)
-        RETURNING 1
-        """,
-        ("status", status), ("ids", events.Select(e => e.RedemptionId).ToArray()), ("codes", events.Select(e => e.Code).ToArray()),
-        ("campaigns", events.Select(e => e.CampaignId).ToArray()), ("dealers", events.Select(e => e.DealerId).ToArray()),
-        ("orders", events.Select(e => e.OrderId).ToArray()), ("customers", events.Select(e => e.CustomerId).ToArray()));
+    private Task InLedgerAsync(IEnumerable<RedemptionEvent> events, string status = "committed") =>
+        EventBatches.InLedgerAsync(fixture.ConnectionString, events, status);
 
     private async Task RedeemedAsync(RedemptionEvent[] events)
     {

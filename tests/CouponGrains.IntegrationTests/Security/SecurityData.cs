@@ -85,7 +85,9 @@ internal static class SecurityData
             Amount = 100,
             RedeemedAt = DateTimeOffset.UtcNow,
         };
-        await api.Services.GetRequiredService<FraudStore>().ApplyAsync([Committed(0), Committed(1)]);
+        RedemptionEvent[] events = [Committed(0), Committed(1)];
+        await EventBatches.InLedgerAsync(api.ConnectionString, events);
+        await api.Services.GetRequiredService<FraudStore>().ApplyAsync(events);
         var flags = await api.Admin.GetFromJsonAsync<JsonArray>($"/api/v1/fraud/flags?type=duplicate_order&campaignId=C-{tag}");
         return Assert.Single(flags!)!["id"]!.ToString();
     }
