@@ -8,6 +8,12 @@ using CouponGrains.LoadTests;
 
 // The load console: scenarios against the HTTP API, latency in HdrHistogram, an invariant check
 // against PostgreSQL after each scenario, Markdown + JSON reports. Exits non-zero on a broken invariant.
+if (args is ["--slow-positions", var folder])
+{
+    Console.Write(SlowPositions.Table(folder));
+    return 0;
+}
+
 var settings = Settings.Parse(args);
 using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = settings.Connections, PooledConnectionLifetime = TimeSpan.FromMinutes(10) })
 {
