@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using CouponGrains.Contracts.Events;
-using CouponGrains.Grains.Analytics;
 using CouponGrains.Grains.Events;
 using CouponGrains.IntegrationTests.Infrastructure;
 
@@ -29,9 +28,11 @@ public sealed class RelayStaggerTests(LossyPipelineFixture fixture)
         var (campaign, code) = await fixture.CampaignWithCodeAsync(discount: 200);
         var clock = Stopwatch.StartNew();
         var arrivals = new List<(EventPosition Through, int Partition, TimeSpan At)>();
+        // Every consumer's arrivals: one that is still applying an earlier batch takes the next one late, so a
+        // partition's arrival is the earliest of its consumers'.
         fixture.Faults.Lose = (kind, partition, batch) =>
         {
-            if (kind == nameof(AnalyticsConsumerGrain) && batch.Events.Any(e => e.CampaignId == campaign))
+            if (batch.Events.Any(e => e.CampaignId == campaign))
             {
                 lock (arrivals)
                 {
@@ -42,21 +43,37 @@ public sealed class RelayStaggerTests(LossyPipelineFixture fixture)
             return false;
         };
 
-        // One redemption per partition at once; they usually fall into one relay read. Rarely a read cuts through
-        // them, so try a few bursts until one read carried at least three partitions.
-        List<(EventPosition Through, int Partition, TimeSpan At)>? read = null;
+        // One redemption per partition at once; they usually fall into one relay read. A read can cut through them,
+        // and a delivery can come late (the streams' agents poll every 20 ms, a consumer still applying an earlier
+        // batch takes the next one after it, a replay after a lost batch of the other tests in this collection goes
+        // out at once), so try a few bursts until one read of at least three partitions shows the spread. Published at
+        // once, no read ever does.
+        var slot = TimeSpan.FromMilliseconds(250.0 / partitions);
+        var seen = new List<string>();
+        var spreadOut = false;
         var redeemed = 0;
         try
         {
-            for (var burst = 0; burst < 5 && read is null; burst++)
+            for (var burst = 0; burst < 6 && !spreadOut; burst++)
             {
                 await Task.WhenAll(dealers.Select(d => fixture.RedeemAsync(fixture.Admin, code, d)));
                 redeemed++;
                 await fixture.WaitForEmptyOutboxAsync(TimeSpan.FromSeconds(30));
+                List<List<(EventPosition Through, int Partition, TimeSpan At)>> reads;
                 lock (arrivals)
                 {
-                    read = arrivals.GroupBy(a => a.Through).Select(g => g.OrderBy(a => a.At).ToList())
-                        .FirstOrDefault(g => g.Count >= Math.Min(3, partitions));
+                    reads = arrivals.GroupBy(a => a.Through)
+                        .Select(g => g.GroupBy(a => a.Partition).Select(p => p.MinBy(a => a.At)).OrderBy(a => a.At).ToList())
+                        .Where(g => g.Count >= Math.Min(3, partitions)).ToList();
+                    arrivals.Clear();
+                }
+
+                foreach (var read in reads)
+                {
+                    var spread = read[^1].At - read[0].At;
+                    var ordered = read.Select(a => a.Partition).SequenceEqual(read.Select(a => a.Partition).Order());
+                    seen.Add($"partitions {string.Join(",", read.Select(a => a.Partition))} within {spread.TotalMilliseconds:F0} ms");
+                    spreadOut |= ordered && spread >= (read.Count - 1) * slot * 0.5;
                 }
             }
         }
@@ -65,12 +82,8 @@ public sealed class RelayStaggerTests(LossyPipelineFixture fixture)
             fixture.Faults.Lose = null;
         }
 
-        Assert.NotNull(read);
-        var slot = TimeSpan.FromMilliseconds(250.0 / partitions);
-        var spread = read[^1].At - read[0].At;
-        Assert.True(spread >= (read.Count - 1) * slot * 0.5,
-            $"{read.Count} partitions of one read arrived within {spread.TotalMilliseconds:F0} ms; spread over the poll interval they take at least {((read.Count - 1) * slot * 0.5).TotalMilliseconds:F0} ms");
-        Assert.Equal(read.Select(a => a.Partition).Order(), read.Select(a => a.Partition));
+        Assert.True(spreadOut,
+            $"no read's partitions arrived in partition order at least {(slot * 0.5).TotalMilliseconds:F0} ms apart each: {string.Join("; ", seen)}");
 
         var totals = await Pipeline.TotalsAsync(fixture.ConnectionString, campaign);
         foreach (var dealer in dealers)
