@@ -46,14 +46,14 @@ public sealed record ScenarioReport(string Name, string Model, RunStats Stats, L
     public (int Seconds, int Of, double FlushMs, double OtherFlushMs, double Flushes, double OtherFlushes, double? WrittenMb, double? OtherWrittenMb)? SlowSeconds()
     {
         var timed = Stats.Timeline.Where(t => t.Count > 0 && t.FlushMs is not null).ToList();
-        if (timed.Count < 4)
+        if (timed.Count < SlowSecond.MinSeconds)
         {
             return null;
         }
 
-        var median = timed.Select(t => t.P99).Order().ElementAt(timed.Count / 2);
-        var slow = timed.Where(t => t.P99 > 2 * median).ToList();
-        var other = timed.Where(t => t.P99 <= 2 * median).ToList();
+        var median = SlowSecond.Median(timed.Select(t => t.P99));
+        var slow = timed.Where(t => SlowSecond.Is(t.P99, median)).ToList();
+        var other = timed.Where(t => !SlowSecond.Is(t.P99, median)).ToList();
         var sampled = timed.All(t => t.WrittenMb is not null);
         return (slow.Count, timed.Count, Mean(slow, t => t.FlushMs!.Value), Mean(other, t => t.FlushMs!.Value),
             Mean(slow, t => t.WalFlushes!.Value), Mean(other, t => t.WalFlushes!.Value),
@@ -132,6 +132,24 @@ public sealed record ScenarioReport(string Name, string Model, RunStats Stats, L
 
         return md.ToString();
     }
+}
+
+/// <summary>
+/// What makes a second slow, for a report's own summary and for <see cref="SlowPositions"/> across reports alike: its
+/// p99 over twice the median second's, in a timeline of at least <see cref="MinSeconds"/> seconds with answers.
+/// </summary>
+public static class SlowSecond
+{
+    public const int MinSeconds = 4;
+
+    /// <summary>The median second's p99 (the upper one of an even count).</summary>
+    public static double Median(IEnumerable<double> p99s)
+    {
+        var sorted = p99s.Order().ToArray();
+        return sorted[sorted.Length / 2];
+    }
+
+    public static bool Is(double p99, double median) => p99 > 2 * median;
 }
 
 public static class Report

@@ -6,7 +6,7 @@ namespace CouponGrains.LoadTests;
 
 /// <summary>
 /// Where in a run the slow seconds fall, across many runs: for each measured second, in how many open-model runs of the
-/// reports in a folder it was a slow second (its p99 over twice the run's median second), its mean p99 against the run's
+/// reports in a folder it was a slow second (<see cref="SlowSecond"/>), its mean p99 against the run's
 /// median, and the MB written to disk in it where the report has them. Slow seconds at the same place in most runs
 /// point at something periodic (the kernel's writeback of PostgreSQL's new pages, about every 30 s, on the bench's box),
 /// not at the load. <c>--slow-positions DIR</c>.
@@ -35,18 +35,18 @@ public static class SlowPositions
                 }
 
                 var seconds = timeline.OfType<JsonObject>().Where(t => t["answers"]?.GetValue<long>() > 0).ToList();
-                if (seconds.Count < 4)
+                if (seconds.Count < SlowSecond.MinSeconds)
                 {
                     continue;
                 }
 
-                var median = seconds.Select(t => t["p99"]!.GetValue<double>()).Order().ElementAt(seconds.Count / 2);
+                var median = SlowSecond.Median(seconds.Select(t => t["p99"]!.GetValue<double>()));
                 for (var i = 0; i < seconds.Count; i++)
                 {
                     var p99 = seconds[i]["p99"]!.GetValue<double>();
                     var written = seconds[i]["writtenMb"]?.GetValue<double>();
                     seen.TryGetValue(i + 1, out var at);
-                    seen[i + 1] = (at.Runs + 1, at.Slow + (p99 > 2 * median ? 1 : 0), at.Ratios + (median > 0 ? p99 / median : 0),
+                    seen[i + 1] = (at.Runs + 1, at.Slow + (SlowSecond.Is(p99, median) ? 1 : 0), at.Ratios + (median > 0 ? p99 / median : 0),
                         at.Written + (written ?? 0), at.WithWritten + (written is null ? 0 : 1));
                 }
             }
