@@ -20,6 +20,13 @@ public static class EventBatches
             [new RedemptionEventBatch(positioned, EventPosition.Start, new EventPosition(1, positioned.Length))]);
     }
 
+    /// <summary>Committed events as the pipeline meets them: their redemptions in the ledger first, then applied.</summary>
+    public static async Task ApplyRedeemedAsync(this FraudStore store, string connectionString, RedemptionEvent[] events)
+    {
+        await InLedgerAsync(connectionString, events);
+        await store.ApplyAsync(events);
+    }
+
     /// <summary>
     /// Writes the events' redemptions to the ledger, as the engine had before the relay read them (the duplicate-order
     /// rule reads an order's redemptions there).

@@ -43,11 +43,7 @@ public sealed class FraudTests(PipelineFixture fixture)
     private Task InLedgerAsync(IEnumerable<RedemptionEvent> events, string status = "committed") =>
         EventBatches.InLedgerAsync(fixture.ConnectionString, events, status);
 
-    private async Task RedeemedAsync(RedemptionEvent[] events)
-    {
-        await InLedgerAsync(events);
-        await Store.ApplyAsync(events);
-    }
+    private Task RedeemedAsync(RedemptionEvent[] events) => Store.ApplyRedeemedAsync(fixture.ConnectionString, events);
 
     [Fact]
     public async Task DuplicateOrderFiresOnARepeatedOrderOnly()

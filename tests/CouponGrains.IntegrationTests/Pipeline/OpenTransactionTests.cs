@@ -32,7 +32,7 @@ public sealed class OpenTransactionTests(PipelineFixture fixture)
         var id = await fixture.RedeemAsync(fixture.Admin, code, dealer);
 
         await fixture.WaitForEmptyOutboxAsync(s_deadline);
-        Assert.Equal(1L, await ObservationsAsync(id));
+        Assert.Equal(1L, await AppliedAsync(id));
         await tx.RollbackAsync();
     }
 
@@ -61,11 +61,11 @@ public sealed class OpenTransactionTests(PipelineFixture fixture)
 
         Assert.Equal(1L, await TestPostgres.ScalarAsync<long>(fixture.ConnectionString,
             "SELECT count(*) FROM outbox WHERE redemption_id = @id", ("id", id)));
-        Assert.Equal(0L, await ObservationsAsync(id));
+        Assert.Equal(0L, await AppliedAsync(id));
 
         await tx.CommitAsync();
         await fixture.WaitForEmptyOutboxAsync(s_deadline);
-        Assert.Equal(1L, await ObservationsAsync(id));
+        Assert.Equal(1L, await AppliedAsync(id));
     }
 
     private async Task<(string Dealer, string Code)> SetUpAsync()
@@ -79,6 +79,6 @@ public sealed class OpenTransactionTests(PipelineFixture fixture)
     }
 
     /// <summary>Whether the pipeline has applied the redemption: settlement keeps a row for each one it was handed.</summary>
-    private Task<long> ObservationsAsync(string redemptionId) => TestPostgres.ScalarAsync<long>(fixture.ConnectionString,
+    private Task<long> AppliedAsync(string redemptionId) => TestPostgres.ScalarAsync<long>(fixture.ConnectionString,
         "SELECT count(*) FROM settlement_items WHERE redemption_id = @id", ("id", redemptionId));
 }

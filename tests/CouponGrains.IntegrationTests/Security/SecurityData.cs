@@ -85,9 +85,7 @@ internal static class SecurityData
             Amount = 100,
             RedeemedAt = DateTimeOffset.UtcNow,
         };
-        RedemptionEvent[] events = [Committed(0), Committed(1)];
-        await EventBatches.InLedgerAsync(api.ConnectionString, events);
-        await api.Services.GetRequiredService<FraudStore>().ApplyAsync(events);
+        await api.Services.GetRequiredService<FraudStore>().ApplyRedeemedAsync(api.ConnectionString, [Committed(0), Committed(1)]);
         var flags = await api.Admin.GetFromJsonAsync<JsonArray>($"/api/v1/fraud/flags?type=duplicate_order&campaignId=C-{tag}");
         return Assert.Single(flags!)!["id"]!.ToString();
     }
