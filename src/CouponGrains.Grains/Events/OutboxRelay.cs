@@ -434,8 +434,8 @@ public sealed class OutboxRelay(
         {
             await using var command = _db.CreateCommand(
                 $"""
-                DELETE FROM outbox WHERE seq IN (
-                    SELECT seq FROM outbox WHERE (tx, seq) <= (@tx, @seq) ORDER BY tx, seq LIMIT {limit})
+                DELETE FROM outbox WHERE (tx, seq) IN (
+                    SELECT tx, seq FROM outbox WHERE (tx, seq) <= (@tx, @seq) ORDER BY tx, seq LIMIT {limit})
                 """);
             command.Parameters.AddWithValue("tx", applied.Tx);
             command.Parameters.AddWithValue("seq", applied.Seq);
