@@ -5,6 +5,7 @@
 #
 #   loadtests/latency.sh RATE [seconds, default 40] [warm-up seconds, default 30]
 #   Pipeline__RelayEnabled=false loadtests/latency.sh 2260        # engine only: the event pipeline not consuming
+#   LOAD_ENV="DOTNET_gcServer=0" loadtests/latency.sh 2116         # runtime knobs for the load console alone (SILO_ENV: the silo)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "$ROOT"
@@ -37,7 +38,8 @@ redemptions() {
 }
 
 echo "== hot campaign, open model at ${rate}/s, ${secs}s after ${warmup}s warm-up ($([[ "${Pipeline__RelayEnabled:-true}" == false ]] && echo "engine only" || echo "full system")) =="
-dotnet loadtests/CouponGrains.LoadTests/bin/Release/net10.0/CouponGrains.LoadTests.dll \
+# shellcheck disable=SC2086  # LOAD_ENV, like SILO_ENV, is a list of NAME=value words for the load console alone
+env ${LOAD_ENV:-} dotnet loadtests/CouponGrains.LoadTests/bin/Release/net10.0/CouponGrains.LoadTests.dll \
     --url "http://127.0.0.1:$http_port" --scenarios hot --model open --rate "$rate" --duration "$secs" --warmup "$warmup" \
     --postgres "$ConnectionStrings__Postgres" --out "$ROOT/loadtests/reports" >"$tmp/load.log" 2>&1 &
 load_pid=$!
