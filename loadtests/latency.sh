@@ -5,7 +5,7 @@
 #
 #   loadtests/latency.sh RATE [seconds, default 40] [warm-up seconds, default 30]
 #   Pipeline__RelayEnabled=false loadtests/latency.sh 2260        # engine only: the event pipeline not consuming
-#   LOAD_ENV="DOTNET_gcServer=0" loadtests/latency.sh 2116         # runtime knobs for the load console alone (SILO_ENV: the silo)
+#   LOAD_ENV="DOTNET_TieredCompilation=0" loadtests/latency.sh 2116   # runtime knobs for the load console alone (SILO_ENV: the silo)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "$ROOT"

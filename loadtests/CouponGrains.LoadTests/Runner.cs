@@ -186,14 +186,14 @@ public static class Runner
     {
         private static readonly TimeSpan s_every = TimeSpan.FromMilliseconds(50);
         private readonly WalFlushes? _wal;
+        private readonly StreamWriter _sink = new(Stream.Null) { AutoFlush = true };
         private readonly Timer _timer;
 
         private SecondPrimer(WalFlushes? wal, DiskWrites? writeback, Stopwatch clock)
         {
             _wal = wal;
             var stats = new RunStats();
-            var sink = new StreamWriter(Stream.Null) { AutoFlush = true };
-            _timer = new Timer(_ => Tick(stats, clock, wal, writeback, sink), null, s_every, s_every);
+            _timer = new Timer(_ => Tick(stats, clock, wal, writeback, _sink), null, s_every, s_every);
         }
 
         public static SecondPrimer Start(Settings settings, bool wal, bool writeback, Stopwatch clock) =>
@@ -203,6 +203,7 @@ public static class Runner
         {
             await _timer.DisposeAsync(); // waits for a tick still running
             _wal?.Dispose();
+            await _sink.DisposeAsync();
         }
     }
 
