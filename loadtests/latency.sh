@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Latency at a fixed arrival rate, as the README's "p99 at half the peak" figures are taken: a throwaway
 # PostgreSQL and silo, the hot scenario in the open model (latency counts from each request's intended send
-# time), and the silo's, PostgreSQL's and the load generator's CPU per redemption over 20 s of the measured run.
+# time), and the silo's, PostgreSQL's and the load generator's CPU and context switches per redemption over 20 s of the
+# measured run.
 #
 #   loadtests/latency.sh RATE [seconds, default 40] [warm-up seconds, default 30]
 #   Pipeline__RelayEnabled=false loadtests/latency.sh 2260        # engine only: the event pipeline not consuming
 #   LOAD_ENV="DOTNET_TieredCompilation=0" loadtests/latency.sh 2116   # runtime knobs for the load console alone (SILO_ENV: the silo)
+#   STATEMENTS=15 loadtests/latency.sh 2116   # also PostgreSQL's 15 costliest statements and its WAL over the same 20 s
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "$ROOT"
@@ -16,6 +18,11 @@ source "$ROOT/scripts/bench-env.sh"
 rate="${1:?usage: loadtests/latency.sh RATE [seconds] [warm-up seconds]}"
 secs="${2:-40}"
 warmup="${3:-30}"
+statements="${STATEMENTS:-}"
+if [[ -n "$statements" ]]; then
+    [[ "$statements" =~ ^[1-9][0-9]*$ ]] || { echo "STATEMENTS must be a count of statements" >&2; exit 2; }
+    export BENCH_STATEMENTS=1
+fi
 if (( secs < 30 )); then
     echo "seconds must be at least 30: CPU is sampled over 20 s of the measured run" >&2
     exit 2
@@ -23,18 +30,28 @@ fi
 
 bench_start_postgres coupongrains_latency
 bench_start_silo
+sql() { "$PG_BIN/psql" -h 127.0.0.1 -p "$port" -U postgres -d coupongrains_latency -X -qAt -v ON_ERROR_STOP=1 "$@"; }
+[[ -n "$statements" ]] && sql -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"
 
 # CPU time (user + system, in clock ticks) of the processes whose /proc/<pid>/stat files are given.
 ticks() { awk '{ s += $14 + $15 } END { print s + 0 }' "$@" 2>/dev/null; }
-postgres_ticks() {
+postgres_pids() {
     local postmaster
     postmaster="$(head -n 1 "$tmp/pg/data/postmaster.pid")"
-    ticks "/proc/$postmaster/stat" $(pgrep -P "$postmaster" | sed 's|.*|/proc/&/stat|')
+    echo "$postmaster" $(pgrep -P "$postmaster")
+}
+postgres_ticks() { ticks $(postgres_pids | sed "s|[0-9][0-9]*|/proc/&/stat|g"); }
+# Context switches (voluntary and not) of every thread of the given processes: on a virtual machine each one goes
+# through the hypervisor, which can cost as much CPU as the work that caused it.
+switches() {
+    local pid files=()
+    for pid in "$@"; do files+=(/proc/"$pid"/task/*/status); done
+    awk '/ctxt_switches/ { s += $2 } END { print s + 0 }' "${files[@]}" 2>/dev/null
 }
 # Ledger rows the silo has written, from its own counter: a count(*) of the ledger here scanned it twice inside the
 # measured window (it did not move the p99 measurably, but a measurement should not load what it measures).
 redemptions() {
-    curl -fs "http://127.0.0.1:$http_port/metrics" | awk '/^coupongrains_ledger_rows_total/ { n += $NF } END { printf "%d\n", n }'
+    curl -fs --retry 3 --retry-all-errors --max-time 10 "http://127.0.0.1:$http_port/metrics" | awk '/^coupongrains_ledger_rows_total/ { n += $NF } END { printf "%d\n", n }'
 }
 
 # The silo compiles its Prometheus exporter at the first scrapes, the busiest parts of it again at the next ones (the
@@ -50,13 +67,40 @@ env ${LOAD_ENV:-} dotnet loadtests/CouponGrains.LoadTests/bin/Release/net10.0/Co
 load_pid=$!
 sleep $(( warmup + 5 ))
 hz="$(getconf CLK_TCK)"
-silo0="$(ticks "/proc/$silo_pid/stat")"; pg0="$(postgres_ticks)"; load0="$(ticks "/proc/$load_pid/stat")"; n0="$(redemptions)"
+[[ -n "$statements" ]] && sql -c "SELECT pg_stat_statements_reset(), pg_stat_reset_shared('wal')" >/dev/null
+# Each end of the window: the ledger counter first (a scrape can take a second under load), then the CPU and context
+# switch counts at once, so that both windows are shifted alike.
+n0="$(redemptions)"; t0="$(date +%s%N)"
+silo0="$(ticks "/proc/$silo_pid/stat")"; pg0="$(postgres_ticks)"; load0="$(ticks "/proc/$load_pid/stat")"
+silo_cs0="$(switches "$silo_pid")"; pg_cs0="$(switches $(postgres_pids))"; load_cs0="$(switches "$load_pid")"
 sleep 20
-silo1="$(ticks "/proc/$silo_pid/stat")"; pg1="$(postgres_ticks)"; load1="$(ticks "/proc/$load_pid/stat")"; n1="$(redemptions)"
+n1="$(redemptions)"; t1="$(date +%s%N)"
+silo1="$(ticks "/proc/$silo_pid/stat")"; pg1="$(postgres_ticks)"; load1="$(ticks "/proc/$load_pid/stat")"
+silo_cs1="$(switches "$silo_pid")"; pg_cs1="$(switches $(postgres_pids))"; load_cs1="$(switches "$load_pid")"
+if [[ -n "$statements" ]]; then
+    # Read at once, the load still running: what the statements cost over the same 20 s as the CPU above.
+    sql -F $'\t' -c "SELECT round(total_exec_time::numeric, 1), calls, rows, regexp_replace(query, '\s+', ' ', 'g')
+                       FROM pg_stat_statements ORDER BY total_exec_time DESC" >"$tmp/statements.tsv"
+    sql -F $'\t' -c "SELECT wal_records, wal_fpi, wal_bytes, wal_sync, round(wal_sync_time::numeric, 1) FROM pg_stat_wal" >"$tmp/wal.tsv"
+fi
 console=0
 wait "$load_pid" || console=$?
 grep -E '^\[|reports written' "$tmp/load.log"
 (( console == 0 )) || echo "the load console exited with $console (see the invariant results above)" >&2
-awk -v n="$(( n1 - n0 ))" -v hz="$hz" -v s="$(( silo1 - silo0 ))" -v p="$(( pg1 - pg0 ))" -v l="$(( load1 - load0 ))" 'BEGIN {
-    printf "CPU per redemption over 20 s (%d redemptions): silo %.0f us, PostgreSQL %.0f us, load generator %.0f us\n",
-        n, s * 1e6 / hz / n, p * 1e6 / hz / n, l * 1e6 / hz / n }'
+awk -v w="$(( (t1 - t0) / 1000000 ))e-3" -v n="$(( n1 - n0 ))" -v hz="$hz" -v s="$(( silo1 - silo0 ))" -v p="$(( pg1 - pg0 ))" -v l="$(( load1 - load0 ))" 'BEGIN {
+    printf "CPU per redemption over %.1f s (%d redemptions): silo %.0f us, PostgreSQL %.0f us, load generator %.0f us\n",
+        w, n, s * 1e6 / hz / n, p * 1e6 / hz / n, l * 1e6 / hz / n }'
+awk -v n="$(( n1 - n0 ))" -v s="$(( silo_cs1 - silo_cs0 ))" -v p="$(( pg_cs1 - pg_cs0 ))" -v l="$(( load_cs1 - load_cs0 ))" 'BEGIN {
+    printf "Context switches per redemption in the same window: silo %.1f, PostgreSQL %.1f, load generator %.1f\n", s / n, p / n, l / n }'
+if [[ -n "$statements" ]]; then
+    # Per redemption: statement time (µs), calls and rows; the query's text cut to 110 characters.
+    awk -F '\t' -v n="$(( n1 - n0 ))" -v top="$statements" '
+        { total += $1; if (NR <= top) line[NR] = sprintf("%8.1f %6.2f %6.2f  %s", $1 * 1000 / n, $2 / n, $3 / n, substr($4, 1, 110)) }
+        END {
+            printf "PostgreSQL statement time in the same window (from just before it to just after): %.0f us per redemption; the %d costliest (us, calls and rows per redemption):\n", total * 1000 / n, top
+            for (i = 1; i <= top && i in line; i++) print line[i]
+        }' "$tmp/statements.tsv"
+    awk -F '\t' -v n="$(( n1 - n0 ))" '{
+        printf "WAL per redemption: %.1f records, %.0f bytes, %.3f full-page images; %d flushes, %.2f ms each\n",
+            $1 / n, $3 / n, $2 / n, $4, $4 ? $5 / $4 : 0 }' "$tmp/wal.tsv"
+fi

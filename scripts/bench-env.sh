@@ -17,7 +17,9 @@ bench_start_postgres() {
     # hot phase's WAL set off a checkpoint that ran through the spread phase measured after it (its page writes slowed
     # the WAL flushes, and every page first touched after it was logged whole), so spread paid for hot. Now no
     # checkpoint falls inside a bench; the SQL peer runs on the same server. PG_EXTRA_OPTIONS="" restores the defaults.
-    PG_EXTRA_OPTIONS="${PG_EXTRA_OPTIONS--c max_wal_size=8GB -c checkpoint_timeout=30min}" pg_start "$tmp/pg/data" "$port"
+    # BENCH_STATEMENTS=1 loads pg_stat_statements, for scripts that report statement time (loadtests/latency.sh).
+    PG_EXTRA_OPTIONS="${PG_EXTRA_OPTIONS--c max_wal_size=8GB -c checkpoint_timeout=30min}${BENCH_STATEMENTS:+ -c shared_preload_libraries=pg_stat_statements}" \
+        pg_start "$tmp/pg/data" "$port"
     pg_create_db "$port" "$db"
     export ConnectionStrings__Postgres="Host=127.0.0.1;Port=$port;Username=postgres;Database=$db;Maximum Pool Size=100"
     export Api__BootstrapAdminKey="cg_bench_$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')"
@@ -56,6 +58,8 @@ bench_start_silo() {
 
 bench_cleanup() {
     set +e
+    # A load console a script started in the background (load_pid), should the script end before it does.
+    [[ -n "${load_pid:-}" ]] && kill "$load_pid" 2>/dev/null && wait "$load_pid" 2>/dev/null
     [[ -n "${silo_pid:-}" ]] && kill "$silo_pid" 2>/dev/null && wait "$silo_pid" 2>/dev/null
     pg_stop "$tmp/pg/data"
     rm -rf "$tmp"
