@@ -34,7 +34,9 @@ sql() { "$PG_BIN/psql" -h 127.0.0.1 -p "$port" -U postgres -d coupongrains_laten
 [[ -n "$statements" ]] && sql -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"
 
 # CPU time (user + system, in clock ticks) of the processes whose /proc/<pid>/stat files are given.
-ticks() { awk '{ s += $14 + $15 } END { print s + 0 }' "$@" 2>/dev/null; }
+# A PostgreSQL process can end between being listed and being read (an autovacuum worker, say): what is gone is left
+# out, rather than failing the script.
+ticks() { { cat "$@" 2>/dev/null || true; } | awk '{ s += $14 + $15 } END { print s + 0 }'; }
 postgres_pids() {
     local postmaster
     postmaster="$(head -n 1 "$tmp/pg/data/postmaster.pid")"
@@ -46,7 +48,7 @@ postgres_ticks() { ticks $(postgres_pids | sed "s|[0-9][0-9]*|/proc/&/stat|g"); 
 switches() {
     local pid files=()
     for pid in "$@"; do files+=(/proc/"$pid"/task/*/status); done
-    awk '/ctxt_switches/ { s += $2 } END { print s + 0 }' "${files[@]}" 2>/dev/null
+    { cat "${files[@]}" 2>/dev/null || true; } | awk '/ctxt_switches/ { s += $2 } END { print s + 0 }'
 }
 # Ledger rows the silo has written, from its own counter: a count(*) of the ledger here scanned it twice inside the
 # measured window (it did not move the p99 measurably, but a measurement should not load what it measures).
