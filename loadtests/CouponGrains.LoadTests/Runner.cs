@@ -134,7 +134,7 @@ public static class Runner
         var clock = Stopwatch.StartNew();
         long sequence = Random.Shared.NextInt64(1L << 40);
         using var progress = new Timer(_ => Tick(stats, clock, wal, writeback, Console.Error), null, 1000, 1000);
-        await using var primer = record ? null : SecondPrimer.Start(settings, wal is not null, writeback is not null, clock);
+        await using var primer = record ? null : SecondPrimer.Start(settings.Postgres, wal is not null, writeback is not null, clock);
         if (settings.Model == "open")
         {
             var inFlight = await Pace(settings.Rate, duration, scenario.Demand, intended =>
@@ -164,7 +164,7 @@ public static class Runner
     }
 
     /// <summary>One progress window: the answers, WAL flushes and disk writes since the last, as a line on <paramref name="output"/>.</summary>
-    private static void Tick(RunStats stats, Stopwatch clock, WalFlushes? wal, DiskWrites? writeback, TextWriter output)
+    internal static void Tick(RunStats stats, Stopwatch clock, WalFlushes? wal, DiskWrites? writeback, TextWriter output)
     {
         var second = stats.TakeSecond(clock.Elapsed.TotalSeconds, wal?.Take(), writeback?.Take());
         output.Write(
@@ -172,39 +172,6 @@ public static class Runner
             $"  last second: {second.Count,6} answers p50 {second.P50,7:F1} ms p99 {second.P99,7:F1} ms max {second.Max,7:F1} ms" +
             (second.FlushMs is { } flush ? $"  WAL flushes {second.WalFlushes,4} of {flush,5:F2} ms" : "") +
             (second.WrittenMb is { } written ? $"  to disk {written,6:F1} MB   " : "   "));
-    }
-
-    /// <summary>
-    /// Runs the once-a-second progress path (<see cref="Tick"/>) every 50 ms through the warm-up, on samplers and
-    /// stats of its own and into a discarding writer, so that the runtime has compiled it fully before the
-    /// measurement. The runtime compiles a method in three steps, the last two each after some 30 calls: at one call a
-    /// second, the path's final compilation fell about 60 s after the load started, in the measured phase with a
-    /// 30 s warm-up. One traced run compiled 232 methods in that second (263 ms of the JIT, on a 2-core box shared
-    /// with what it measures), most of them the WAL sampler's Npgsql path, and that second's p99 was 94 ms.
-    /// </summary>
-    private sealed class SecondPrimer : IAsyncDisposable
-    {
-        private static readonly TimeSpan s_every = TimeSpan.FromMilliseconds(50);
-        private readonly WalFlushes? _wal;
-        private readonly StreamWriter _sink = new(Stream.Null) { AutoFlush = true };
-        private readonly Timer _timer;
-
-        private SecondPrimer(WalFlushes? wal, DiskWrites? writeback, Stopwatch clock)
-        {
-            _wal = wal;
-            var stats = new RunStats();
-            _timer = new Timer(_ => Tick(stats, clock, wal, writeback, _sink), null, s_every, s_every);
-        }
-
-        public static SecondPrimer Start(Settings settings, bool wal, bool writeback, Stopwatch clock) =>
-            new(wal ? WalFlushes.TryOpen(settings.Postgres) : null, writeback ? DiskWrites.TryOpen() : null, clock);
-
-        public async ValueTask DisposeAsync()
-        {
-            await _timer.DisposeAsync(); // waits for a tick still running
-            _wal?.Dispose();
-            await _sink.DisposeAsync();
-        }
     }
 
     /// <summary>
