@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Latency at a fixed arrival rate, as the README's "p99 at half the peak" figures are taken: a throwaway
 # PostgreSQL and silo, the hot scenario in the open model (latency counts from each request's intended send
-# time), and the silo's, PostgreSQL's and the load generator's CPU and context switches per redemption over 20 s of the
-# measured run.
+# time), and the silo's, PostgreSQL's and the load generator's CPU and context switches per redemption over about 20 s
+# of the measured run (the script prints the window's length).
 #
 #   loadtests/latency.sh RATE [seconds, default 40] [warm-up seconds, default 30]
 #   Pipeline__RelayEnabled=false loadtests/latency.sh 2260        # engine only: the event pipeline not consuming
 #   LOAD_ENV="DOTNET_TieredCompilation=0" loadtests/latency.sh 2116   # runtime knobs for the load console alone (SILO_ENV: the silo)
-#   STATEMENTS=15 loadtests/latency.sh 2116   # also PostgreSQL's 15 costliest statements and its WAL over the same 20 s
+#   STATEMENTS=15 loadtests/latency.sh 2116   # also PostgreSQL's 15 costliest statements and its WAL in the same window
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "$ROOT"
@@ -80,7 +80,7 @@ n1="$(redemptions)"; t1="$(date +%s%N)"
 silo1="$(ticks "/proc/$silo_pid/stat")"; pg1="$(postgres_ticks)"; load1="$(ticks "/proc/$load_pid/stat")"
 silo_cs1="$(switches "$silo_pid")"; pg_cs1="$(switches $(postgres_pids))"; load_cs1="$(switches "$load_pid")"
 if [[ -n "$statements" ]]; then
-    # Read at once, the load still running: what the statements cost over the same 20 s as the CPU above.
+    # Read at once, the load still running: what the statements cost in the same window as the CPU above.
     sql -F $'\t' -c "SELECT round(total_exec_time::numeric, 1), calls, rows, regexp_replace(query, '\s+', ' ', 'g')
                        FROM pg_stat_statements ORDER BY total_exec_time DESC" >"$tmp/statements.tsv"
     sql -F $'\t' -c "SELECT wal_records, wal_fpi, wal_bytes, wal_sync, round(wal_sync_time::numeric, 1) FROM pg_stat_wal" >"$tmp/wal.tsv"
