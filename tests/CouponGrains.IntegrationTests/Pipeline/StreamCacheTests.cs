@@ -13,7 +13,20 @@ public sealed class ShortStreamCacheFixture : PipelineFixture
     }
 }
 
-public sealed class StreamCacheTests(ShortStreamCacheFixture fixture) : IClassFixture<ShortStreamCacheFixture>
+/// <summary>
+/// The stream cache's counters are read from <c>/metrics</c>, and Orleans gives them no more than the queue's id: every
+/// silo in this test process publishes them under the same names and tags, and one silo's <c>/metrics</c> showed
+/// another's (two CI runs failed with no batch purged, the second with none even added, while the outbox emptied
+/// round after round). So this silo runs alone, after every other collection.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class StreamCacheCollection : ICollectionFixture<ShortStreamCacheFixture>
+{
+    public const string Name = "pipeline-stream-cache";
+}
+
+[Collection(StreamCacheCollection.Name)]
+public sealed class StreamCacheTests(ShortStreamCacheFixture fixture)
 {
     /// <summary>
     /// The memory streams carry the outbox's events; the outbox is what keeps them. Orleans' own default keeps every
@@ -28,8 +41,7 @@ public sealed class StreamCacheTests(ShortStreamCacheFixture fixture) : IClassFi
         var dealer = "D-CACHE-" + Guid.NewGuid().ToString("N")[..6];
         await fixture.PutDealerAsync(dealer);
         var (_, code) = await fixture.CampaignWithCodeAsync(discount: 100);
-        // On a loaded machine (the whole suite on two cores) a round has taken 2 s: a minute leaves room for 30 of them.
-        var giveUpAt = DateTime.UtcNow.AddSeconds(60);
+        var giveUpAt = DateTime.UtcNow.AddSeconds(30);
         var rounds = 0;
         long purged;
         do
