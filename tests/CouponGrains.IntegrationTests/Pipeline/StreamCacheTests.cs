@@ -14,10 +14,11 @@ public sealed class ShortStreamCacheFixture : PipelineFixture
 }
 
 /// <summary>
-/// The stream cache's counters are read from <c>/metrics</c>, and Orleans gives them no more than the queue's id: every
-/// silo in this test process publishes them under the same names and tags, and one silo's <c>/metrics</c> showed
-/// another's (two CI runs failed with no batch purged, the second with none even added, while the outbox emptied
-/// round after round). So this silo runs alone, after every other collection.
+/// The stream cache's counters are read from <c>/metrics</c>, and every silo in this test process has a meter of
+/// Orleans' one name: their counters, with no more than a queue's id, share names and tags, and the OpenTelemetry SDK
+/// stops reading every meter of a name once one of them is disposed (open-telemetry/opentelemetry-dotnet#6412), as a
+/// silo of another test class is when its tests end. Two CI runs failed with no batch purged, the second with none
+/// even added, while the outbox emptied round after round. So this silo starts alone, after every other collection.
 /// </summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class StreamCacheCollection : ICollectionFixture<ShortStreamCacheFixture>
