@@ -15,10 +15,11 @@ public sealed class ShortStreamCacheFixture : PipelineFixture
 
 /// <summary>
 /// The stream cache's counters are read from <c>/metrics</c>, and every silo in this test process has a meter of
-/// Orleans' one name: their counters, with no more than a queue's id, share names and tags, and the OpenTelemetry SDK
-/// stops reading every meter of a name once one of them is disposed (open-telemetry/opentelemetry-dotnet#6412), as a
-/// silo of another test class is when its tests end. Two CI runs failed with no batch purged, the second with none
-/// even added, while the outbox emptied round after round. So this silo starts alone, after every other collection.
+/// Orleans' one name, whose cache counters carry no more than a queue's id. While a second silo was alive, this one's
+/// <c>/metrics</c> showed the second's counters: a probe read 1 batch added to queue pipeline-3, then 0 with another
+/// pipeline silo started, then 2 once it was disposed and one more event sent. Two CI runs failed that way, with no
+/// batch purged, the second with none even added, while the outbox emptied round after round. So this silo starts
+/// alone, after every other collection.
 /// </summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class StreamCacheCollection : ICollectionFixture<ShortStreamCacheFixture>
