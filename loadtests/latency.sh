@@ -33,16 +33,19 @@ bench_start_silo
 sql() { "$PG_BIN/psql" -h 127.0.0.1 -p "$port" -U postgres -d coupongrains_latency -X -qAt -v ON_ERROR_STOP=1 "$@"; }
 [[ -n "$statements" ]] && sql -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"
 
-# CPU time (user + system, in clock ticks) of the processes whose /proc/<pid>/stat files are given.
-# A PostgreSQL process can end between being listed and being read (an autovacuum worker, say): what is gone is left
-# out, rather than failing the script.
-ticks() { { cat "$@" 2>/dev/null || true; } | awk '{ s += $14 + $15 } END { print s + 0 }'; }
+# CPU time (user + system, in clock ticks) of the given processes. A PostgreSQL process can end between being listed
+# and being read (an autovacuum worker, say): what is gone is left out, here and in switches, rather than failing the
+# script.
+ticks() {
+    local pid files=()
+    for pid in "$@"; do files+=(/proc/"$pid"/stat); done
+    { cat "${files[@]}" 2>/dev/null || true; } | awk '{ s += $14 + $15 } END { print s + 0 }'
+}
 postgres_pids() {
     local postmaster
     postmaster="$(head -n 1 "$tmp/pg/data/postmaster.pid")"
     echo "$postmaster" $(pgrep -P "$postmaster")
 }
-postgres_ticks() { ticks $(postgres_pids | sed "s|[0-9][0-9]*|/proc/&/stat|g"); }
 # Context switches (voluntary and not) of every thread of the given processes: on a virtual machine each one goes
 # through the hypervisor, which can cost as much CPU as the work that caused it.
 switches() {
@@ -73,11 +76,11 @@ hz="$(getconf CLK_TCK)"
 # Each end of the window: the ledger counter first (a scrape can take a second under load), then the CPU and context
 # switch counts at once, so that both windows are shifted alike.
 n0="$(redemptions)"; t0="$(date +%s%N)"
-silo0="$(ticks "/proc/$silo_pid/stat")"; pg0="$(postgres_ticks)"; load0="$(ticks "/proc/$load_pid/stat")"
+silo0="$(ticks "$silo_pid")"; pg0="$(ticks $(postgres_pids))"; load0="$(ticks "$load_pid")"
 silo_cs0="$(switches "$silo_pid")"; pg_cs0="$(switches $(postgres_pids))"; load_cs0="$(switches "$load_pid")"
 sleep 20
 n1="$(redemptions)"; t1="$(date +%s%N)"
-silo1="$(ticks "/proc/$silo_pid/stat")"; pg1="$(postgres_ticks)"; load1="$(ticks "/proc/$load_pid/stat")"
+silo1="$(ticks "$silo_pid")"; pg1="$(ticks $(postgres_pids))"; load1="$(ticks "$load_pid")"
 silo_cs1="$(switches "$silo_pid")"; pg_cs1="$(switches $(postgres_pids))"; load_cs1="$(switches "$load_pid")"
 if [[ -n "$statements" ]]; then
     # Read at once, the load still running: what the statements cost in the same window as the CPU above.
