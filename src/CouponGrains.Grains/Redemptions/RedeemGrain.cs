@@ -54,7 +54,9 @@ public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, Re
     /// what survived each gen0 collection. A duplicate reads its redemption back from the ledger.
     /// </summary>
     private readonly Dictionary<string, (string RequestHash, DateTimeOffset At)> _recent = new(StringComparer.Ordinal);
-    private IGrainTimer? _sweeper;
+
+    /// <summary>When <see cref="_recent"/> was last swept: by the calls themselves, at most once a second.</summary>
+    private DateTimeOffset _sweptAt;
 
     public async Task<RedeemResult> RedeemAsync(string dealerId, string idempotencyKey, OrderContext order, string requestHash, Actor actor)
     {
@@ -90,8 +92,9 @@ public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, Re
             var (_, result) = await attempt;
             if (result.Status is RedeemStatus.Created or RedeemStatus.Replayed)
             {
-                _recent[id] = (requestHash, time.GetUtcNow());
-                _sweeper ??= this.RegisterGrainTimer(ForgetOldOutcomes, s_remember, s_remember);
+                var now = time.GetUtcNow();
+                _recent[id] = (requestHash, now);
+                ForgetOldOutcomes(now);
             }
 
             return result;
@@ -126,9 +129,21 @@ public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, Re
             ? first with { Status = RedeemStatus.Replayed }
             : new RedeemResult { Status = RedeemStatus.KeyReused };
 
-    private Task ForgetOldOutcomes(CancellationToken ct)
+    /// <summary>
+    /// Forgets the outcomes older than <see cref="s_remember"/>, at most once per that long, on the call that remembers
+    /// one more, rather than on a timer per coordinator (256 ticks a second under load, each a turn of its own). A
+    /// coordinator no longer called keeps at most its last second's keys until it is deactivated. What is remembered
+    /// only spares the holds: a duplicate is answered from the ledger however old its entry is.
+    /// </summary>
+    private void ForgetOldOutcomes(DateTimeOffset now)
     {
-        var horizon = time.GetUtcNow() - s_remember;
+        if (now - _sweptAt < s_remember)
+        {
+            return;
+        }
+
+        _sweptAt = now;
+        var horizon = now - s_remember;
         foreach (var (id, entry) in _recent)
         {
             if (entry.At < horizon)
@@ -136,15 +151,6 @@ public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, Re
                 _recent.Remove(id);
             }
         }
-
-        if (_recent.Count == 0)
-        {
-            // Nothing left to forget: stop ticking until the next outcome is remembered (a silo has 256 coordinators).
-            _sweeper?.Dispose();
-            _sweeper = null;
-        }
-
-        return Task.CompletedTask;
     }
 
     private async Task<(string, RedeemResult)> AttemptAsync(string scope, string key, OrderContext order, string requestHash, Actor actor) =>
