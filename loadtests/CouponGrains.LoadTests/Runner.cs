@@ -133,7 +133,7 @@ public static class Runner
         writeback?.Take();
         var clock = Stopwatch.StartNew();
         long sequence = Random.Shared.NextInt64(1L << 40);
-        using var progress = new Timer(_ => Tick(stats, clock, wal, writeback, Console.Error), null, 1000, 1000);
+        await using var progress = ProgressLine.Start(stats, clock, wal, writeback, Console.Error);
         await using var primer = record ? null : SecondPrimer.Start(settings.Postgres, wal is not null, writeback is not null, clock);
         if (settings.Model == "open")
         {
@@ -159,7 +159,6 @@ public static class Runner
         }
 
         stats.Elapsed = clock.Elapsed;
-        Console.Error.WriteLine();
         return stats;
     }
 
