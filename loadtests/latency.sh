@@ -8,6 +8,7 @@
 #   Pipeline__RelayEnabled=false loadtests/latency.sh 2260        # engine only: the event pipeline not consuming
 #   LOAD_ENV="DOTNET_TieredCompilation=0" loadtests/latency.sh 2116   # runtime knobs for the load console alone (SILO_ENV: the silo)
 #   STATEMENTS=15 loadtests/latency.sh 2116   # also PostgreSQL's 15 costliest statements and its WAL in the same window
+#   THREADS=1 loadtests/latency.sh 937        # also the silo's threads, by name: their switches and CPU in the window
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "$ROOT"
@@ -53,6 +54,18 @@ switches() {
     for pid in "$@"; do files+=(/proc/"$pid"/task/*/status); done
     { cat "${files[@]}" 2>/dev/null || true; } | awk '/ctxt_switches/ { s += $2 } END { print s + 0 }'
 }
+# The silo's threads, one line each: id, name (spaces made underscores), context switches, nanoseconds on a core (from
+# schedstat, which, unlike stat, has no name in it to split). A thread that ends between listing and reading is left out.
+threads() {
+    local t
+    for t in /proc/"$silo_pid"/task/*; do
+        { cat "$t/status" "$t/schedstat" 2>/dev/null || true; } | awk -v tid="${t##*/}" '
+            /^Name:/ { sub(/^Name:[ \t]*/, ""); gsub(/ /, "_"); name = $0 }
+            /ctxt_switches/ { s += $2 }
+            NF == 3 && $1 ~ /^[0-9]+$/ { ns = $1 }
+            END { if (name != "") print tid, name, s + 0, ns + 0 }'
+    done
+}
 # Ledger rows the silo has written, from its own counter: a count(*) of the ledger here scanned it twice inside the
 # measured window (it did not move the p99 measurably, but a measurement should not load what it measures).
 redemptions() {
@@ -78,10 +91,12 @@ hz="$(getconf CLK_TCK)"
 n0="$(redemptions)"; t0="$(date +%s%N)"
 silo0="$(ticks "$silo_pid")"; pg0="$(ticks $(postgres_pids))"; load0="$(ticks "$load_pid")"
 silo_cs0="$(switches "$silo_pid")"; pg_cs0="$(switches $(postgres_pids))"; load_cs0="$(switches "$load_pid")"
+[[ -n "${THREADS:-}" ]] && threads >"$tmp/threads0"
 sleep 20
 n1="$(redemptions)"; t1="$(date +%s%N)"
 silo1="$(ticks "$silo_pid")"; pg1="$(ticks $(postgres_pids))"; load1="$(ticks "$load_pid")"
 silo_cs1="$(switches "$silo_pid")"; pg_cs1="$(switches $(postgres_pids))"; load_cs1="$(switches "$load_pid")"
+[[ -n "${THREADS:-}" ]] && threads >"$tmp/threads1"
 if [[ -n "$statements" ]]; then
     # Read at once, the load still running: what the statements cost in the same window as the CPU above.
     sql -F $'\t' -c "SELECT round(total_exec_time::numeric, 1), calls, rows, regexp_replace(query, '\s+', ' ', 'g')
@@ -97,6 +112,16 @@ awk -v w="$(( (t1 - t0) / 1000000 ))e-3" -v n="$(( n1 - n0 ))" -v hz="$hz" -v s=
         w, n, s * 1e6 / hz / n, p * 1e6 / hz / n, l * 1e6 / hz / n }'
 awk -v n="$(( n1 - n0 ))" -v s="$(( silo_cs1 - silo_cs0 ))" -v p="$(( pg_cs1 - pg_cs0 ))" -v l="$(( load_cs1 - load_cs0 ))" 'BEGIN {
     printf "Context switches per redemption in the same window: silo %.1f, PostgreSQL %.1f, load generator %.1f\n", s / n, p / n, l / n }'
+if [[ -n "${THREADS:-}" ]]; then
+    # Threads of one name summed (a thread started inside the window counts from zero), the most switching first.
+    awk -v n="$(( n1 - n0 ))" '
+        NR == FNR { s0[$1] = $3; ns0[$1] = $4; next }
+        { s[$2] += $3 - s0[$1]; ns[$2] += $4 - ns0[$1]; count[$2]++ }
+        END {
+            print "The silo'"'"'s threads in the same window, by name (context switches and CPU us per redemption, then how many threads):"
+            for (name in s) printf "%8.2f %8.1f  %3d  %s\n", s[name] / n, ns[name] / 1000 / n, count[name], name | "sort -rn"
+        }' "$tmp/threads0" "$tmp/threads1"
+fi
 if [[ -n "$statements" ]]; then
     # Per redemption: statement time (µs), calls and rows; the query's text cut to 110 characters.
     awk -F '\t' -v n="$(( n1 - n0 ))" -v top="$statements" '
