@@ -2,7 +2,7 @@
 # Latency at a fixed arrival rate, as the README's "p99 at half the peak" figures are taken: a throwaway
 # PostgreSQL and silo, the hot scenario in the open model (latency counts from each request's intended send
 # time), and the silo's, PostgreSQL's and the load generator's CPU and context switches per redemption over about 20 s
-# of the measured run (the script prints the window's length).
+# of the measured run (the script prints the window's length), and the silo's allocations and GC pauses in it.
 #
 #   loadtests/latency.sh RATE [seconds, default 40] [warm-up seconds, default 30]
 #   Pipeline__RelayEnabled=false loadtests/latency.sh 2260        # engine only: the event pipeline not consuming
@@ -69,7 +69,19 @@ threads() {
 # Ledger rows the silo has written, from its own counter: a count(*) of the ledger here scanned it twice inside the
 # measured window (it did not move the p99 measurably, but a measurement should not load what it measures).
 redemptions() {
-    curl -fs --retry 3 --retry-all-errors --max-time 10 "http://127.0.0.1:$http_port/metrics" | awk '/^coupongrains_ledger_rows_total/ { n += $NF } END { printf "%d\n", n }'
+    counters | cut -d ' ' -f 1
+}
+# From the same scrape: ledger rows, the silo's bytes allocated, its GC pause seconds, and its gen0, gen1 and gen2
+# collections (the runtime's own meter).
+counters() {
+    curl -fs --retry 3 --retry-all-errors --max-time 10 "http://127.0.0.1:$http_port/metrics" | awk '
+        /^coupongrains_ledger_rows_total/ { n += $NF }
+        /^dotnet_gc_heap_total_allocated_bytes_total/ { a = $NF }
+        /^dotnet_gc_pause_time_seconds_total/ { p = $NF }
+        /^dotnet_gc_collections_total.*"gen0"/ { g0 = $NF }
+        /^dotnet_gc_collections_total.*"gen1"/ { g1 = $NF }
+        /^dotnet_gc_collections_total.*"gen2"/ { g2 = $NF }
+        END { printf "%d %.0f %.6f %d %d %d\n", n, a, p, g0, g1, g2 }'
 }
 
 # The silo compiles its Prometheus exporter at the first scrapes, the busiest parts of it again at the next ones (the
@@ -88,12 +100,12 @@ hz="$(getconf CLK_TCK)"
 [[ -n "$statements" ]] && sql -c "SELECT pg_stat_statements_reset(), pg_stat_reset_shared('wal')" >/dev/null
 # Each end of the window: the ledger counter first (a scrape can take a second under load), then the CPU and context
 # switch counts at once, so that both windows are shifted alike.
-n0="$(redemptions)"; t0="$(date +%s%N)"
+read -r n0 alloc0 pause0 gen00 gen10 gen20 < <(counters); t0="$(date +%s%N)"
 silo0="$(ticks "$silo_pid")"; pg0="$(ticks $(postgres_pids))"; load0="$(ticks "$load_pid")"
 silo_cs0="$(switches "$silo_pid")"; pg_cs0="$(switches $(postgres_pids))"; load_cs0="$(switches "$load_pid")"
 [[ -n "${THREADS:-}" ]] && threads >"$tmp/threads0"
 sleep 20
-n1="$(redemptions)"; t1="$(date +%s%N)"
+read -r n1 alloc1 pause1 gen01 gen11 gen21 < <(counters); t1="$(date +%s%N)"
 silo1="$(ticks "$silo_pid")"; pg1="$(ticks $(postgres_pids))"; load1="$(ticks "$load_pid")"
 silo_cs1="$(switches "$silo_pid")"; pg_cs1="$(switches $(postgres_pids))"; load_cs1="$(switches "$load_pid")"
 [[ -n "${THREADS:-}" ]] && threads >"$tmp/threads1"
@@ -112,6 +124,10 @@ awk -v w="$(( (t1 - t0) / 1000000 ))e-3" -v n="$(( n1 - n0 ))" -v hz="$hz" -v s=
         w, n, s * 1e6 / hz / n, p * 1e6 / hz / n, l * 1e6 / hz / n }'
 awk -v n="$(( n1 - n0 ))" -v s="$(( silo_cs1 - silo_cs0 ))" -v p="$(( pg_cs1 - pg_cs0 ))" -v l="$(( load_cs1 - load_cs0 ))" 'BEGIN {
     printf "Context switches per redemption in the same window: silo %.1f, PostgreSQL %.1f, load generator %.1f\n", s / n, p / n, l / n }'
+awk -v n="$(( n1 - n0 ))" -v a="$(( alloc1 - alloc0 ))" -v p0="$pause0" -v p1="$pause1" \
+    -v g0="$(( gen01 - gen00 ))" -v g1="$(( gen11 - gen10 ))" -v g2="$(( gen21 - gen20 ))" 'BEGIN {
+    printf "The silo'"'"'s garbage in the same window: %.1f KB allocated per redemption; %d gen0, %d gen1 and %d gen2 collections, pausing %.0f ms in all\n",
+        a / 1024 / n, g0, g1, g2, (p1 - p0) * 1000 }'
 if [[ -n "${THREADS:-}" ]]; then
     # Threads of one name summed (a thread started inside the window counts from zero), the most switching first.
     awk -v n="$(( n1 - n0 ))" '
