@@ -119,17 +119,18 @@ public sealed class CapTotalsReader : IAsyncDisposable
         await using var batch = new NpgsqlBatch(connection);
         foreach (var (scope, requests) in groups)
         {
-            // Positional ($1…$7, in this order), so that Npgsql sends the text as it is. Text and boolean arrays take
-            // their types from the values: a type named by NpgsqlDbType is turned into a name on every execution.
             var command = new NpgsqlBatchCommand(Sql(scope));
-            command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = requests.Select(r => r.A).ToArray() });
-            command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = requests.Select(r => r.B).ToArray() });
-            command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = requests.Select(r => r.C).ToArray() });
-            command.Parameters.Add(new NpgsqlParameter<DateTime[]> { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz, TypedValue = requests.Select(r => r.From).ToArray() });
-            command.Parameters.Add(new NpgsqlParameter<DateTime[]> { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz, TypedValue = requests.Select(r => r.To).ToArray() });
+            command.Parameters.Add(new NpgsqlParameter<string[]>("a", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = requests.Select(r => r.A).ToArray() });
+            command.Parameters.Add(new NpgsqlParameter<string[]>("b", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = requests.Select(r => r.B).ToArray() });
+            command.Parameters.Add(new NpgsqlParameter<string[]>("c", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = requests.Select(r => r.C).ToArray() });
+            command.Parameters.Add(new NpgsqlParameter<DateTime[]>("f", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { TypedValue = requests.Select(r => r.From).ToArray() });
+            command.Parameters.Add(new NpgsqlParameter<DateTime[]>("t", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { TypedValue = requests.Select(r => r.To).ToArray() });
             // Only an order's exclusive slot counts just the exclusive redemptions on it.
-            command.Parameters.Add(new NpgsqlParameter<bool[]> { TypedValue = requests.Select(r => r.Scope == CapScope.OrderExclusive).ToArray() });
-            command.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = Escrow.RestoreMemory });
+            command.Parameters.Add(new NpgsqlParameter<bool[]>("x", NpgsqlDbType.Array | NpgsqlDbType.Boolean)
+            {
+                TypedValue = requests.Select(r => r.Scope == CapScope.OrderExclusive).ToArray(),
+            });
+            command.Parameters.Add(new NpgsqlParameter<TimeSpan>("memory", Escrow.RestoreMemory));
             batch.BatchCommands.Add(command);
         }
 
@@ -153,20 +154,15 @@ public sealed class CapTotalsReader : IAsyncDisposable
         return totals;
     }
 
-    /// <summary>Each kind's lookup, built once: built for every read, its text had been the silo's largest string allocation.</summary>
-    private static readonly string[] s_sql = Enum.GetValues<CapScope>().Select(Build).ToArray();
-
     /// <summary>
     /// The lookup of one kind of cap. LATERAL makes every key an index probe, and the index it probes is the
     /// only one whose predicate the lookup implies (migration 0012), so even a generic plan built on an
     /// empty ledger cannot settle on an index that matches fewer columns.
     /// </summary>
-    public static string Sql(CapScope scope) => s_sql[(int)scope];
-
-    private static string Build(CapScope scope) =>
+    public static string Sql(CapScope scope) =>
         $"""
         SELECT k.i, t.amount, t.committed, t.reversed
-        FROM unnest($1, $2, $3, $4, $5, $6) WITH ORDINALITY AS k(a, b, c, f, t, x, i)
+        FROM unnest(@a, @b, @c, @f, @t, @x) WITH ORDINALITY AS k(a, b, c, f, t, x, i)
         CROSS JOIN LATERAL ({Totals(Join(scope))}) AS t
         """;
 
@@ -174,7 +170,7 @@ public sealed class CapTotalsReader : IAsyncDisposable
         $$"""
         SELECT COALESCE(sum(r.discount - r.reversed_discount), 0)::bigint AS amount,
                count(*) FILTER (WHERE r.status = 'committed') AS committed,
-               COALESCE(array_agg(r.id || '#' || r.reversal_seq) FILTER (WHERE r.reversal_seq > 0 AND r.reversed_at > now() - $7), '{}') AS reversed
+               COALESCE(array_agg(r.id || '#' || r.reversal_seq) FILTER (WHERE r.reversal_seq > 0 AND r.reversed_at > now() - @memory), '{}') AS reversed
         FROM redemptions r
         WHERE {{join}} AND r.status <> 'aborted' AND r.redeemed_at >= k.f AND r.redeemed_at < k.t
         """;
@@ -199,13 +195,8 @@ public sealed class CapTotalsReader : IAsyncDisposable
     /// Every restore id of the recently reversed redemptions: the ledger reports '{id}#{n}' for the last
     /// of n reversals, and each of '{id}#1'…'{id}#{n}' has been counted in the totals.
     /// </summary>
-    private static IReadOnlyCollection<string> RestoreIds(string[] latest)
+    private static List<string> RestoreIds(string[] latest)
     {
-        if (latest.Length == 0)
-        {
-            return [];
-        }
-
         var ids = new List<string>(latest.Length);
         foreach (var last in latest)
         {
