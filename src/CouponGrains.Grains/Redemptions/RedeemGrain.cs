@@ -131,9 +131,9 @@ public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, Re
 
     /// <summary>
     /// Forgets the outcomes older than <see cref="s_remember"/>, at most once per that long, on the call that remembers
-    /// one more, rather than on a timer per coordinator (256 ticks a second under load, each a turn of its own). A
-    /// coordinator no longer called keeps at most its last second's keys until it is deactivated. What is remembered
-    /// only spares the holds: a duplicate is answered from the ledger however old its entry is.
+    /// one more, rather than on a timer per coordinator (256 ticks a second under load, each a turn of its own). A key
+    /// is kept one to two seconds either way; a coordinator no longer called keeps those until it is deactivated. What
+    /// is remembered only spares the holds: a duplicate is answered from the ledger however old its entry is.
     /// </summary>
     private void ForgetOldOutcomes(DateTimeOffset now)
     {
