@@ -154,12 +154,17 @@ public sealed class CapTotalsReader : IAsyncDisposable
         return totals;
     }
 
+    /// <summary>Each kind's lookup, built once rather than for every read.</summary>
+    private static readonly string[] s_sql = Enum.GetValues<CapScope>().Select(Build).ToArray();
+
     /// <summary>
     /// The lookup of one kind of cap. LATERAL makes every key an index probe, and the index it probes is the
     /// only one whose predicate the lookup implies (migration 0012), so even a generic plan built on an
     /// empty ledger cannot settle on an index that matches fewer columns.
     /// </summary>
-    public static string Sql(CapScope scope) =>
+    public static string Sql(CapScope scope) => s_sql[(int)scope];
+
+    private static string Build(CapScope scope) =>
         $"""
         SELECT k.i, t.amount, t.committed, t.reversed
         FROM unnest(@a, @b, @c, @f, @t, @x) WITH ORDINALITY AS k(a, b, c, f, t, x, i)
