@@ -13,16 +13,22 @@ public sealed class ProgressLine : IAsyncDisposable
     private readonly TextWriter _output;
     private readonly Timer _timer;
 
-    private ProgressLine(RunStats stats, Stopwatch clock, WalFlushes? wal, DiskWrites? writeback, TextWriter output, TimeSpan every)
+    private ProgressLine(RunStats stats, Stopwatch clock, WalFlushes? wal, DiskWrites? writeback, TextWriter output, TimeSpan every,
+        Action? redrawn)
     {
         _output = output;
-        _timer = new Timer(_ => Runner.Tick(stats, clock, wal, writeback, output), null, every, every);
+        _timer = new Timer(_ =>
+        {
+            Runner.Tick(stats, clock, wal, writeback, output);
+            redrawn?.Invoke();
+        }, null, every, every);
     }
 
-    /// <param name="every">How often the line is redrawn: once a second unless given (tests).</param>
+    /// <param name="every">How often the line is redrawn: once a second unless given (the warm-up's primer, tests).</param>
+    /// <param name="redrawn">Called after each redraw, on the timer's thread.</param>
     public static ProgressLine Start(RunStats stats, Stopwatch clock, WalFlushes? wal, DiskWrites? writeback, TextWriter output,
-        TimeSpan? every = null) =>
-        new(stats, clock, wal, writeback, output, every ?? TimeSpan.FromSeconds(1));
+        TimeSpan? every = null, Action? redrawn = null) =>
+        new(stats, clock, wal, writeback, output, every ?? TimeSpan.FromSeconds(1), redrawn);
 
     /// <summary>Stops the redraws, waiting for one still running, then ends the line.</summary>
     public async ValueTask DisposeAsync()
