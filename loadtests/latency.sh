@@ -2,7 +2,8 @@
 # Latency at a fixed arrival rate, as the README's "p99 at half the peak" figures are taken: a throwaway
 # PostgreSQL and silo, the hot scenario in the open model (latency counts from each request's intended send
 # time), and the silo's, PostgreSQL's and the load generator's CPU and context switches per redemption over about 20 s
-# of the measured run (the script prints the window's length), and the silo's allocations and GC pauses in it.
+# of the measured run (the script prints the window's length), the silo's allocations and GC pauses in it, and the
+# redemption path's stages in it (p50, p90 and p99 of the HTTP answer, the holds, the wait for the ledger, its batches).
 #
 #   loadtests/latency.sh RATE [seconds, default 40] [warm-up seconds, default 30]
 #   Pipeline__RelayEnabled=false loadtests/latency.sh 2260        # engine only: the event pipeline not consuming
@@ -72,9 +73,9 @@ redemptions() {
     counters | cut -d ' ' -f 1
 }
 # From the same scrape: ledger rows, the silo's bytes allocated, its GC pause seconds, and its gen0, gen1 and gen2
-# collections (the runtime's own meter).
+# collections (the runtime's own meter). Given a file, the scrape is kept there too (for stages, below).
 counters() {
-    curl -fs --retry 3 --retry-all-errors --max-time 10 "http://127.0.0.1:$http_port/metrics" | awk '
+    curl -fs --retry 3 --retry-all-errors --max-time 10 "http://127.0.0.1:$http_port/metrics" | tee "${1:-/dev/null}" | awk '
         /^coupongrains_ledger_rows_total/ { n += $NF }
         /^dotnet_gc_heap_total_allocated_bytes_total/ { a = $NF }
         /^dotnet_gc_pause_time_seconds_total/ { p = $NF }
@@ -82,6 +83,43 @@ counters() {
         /^dotnet_gc_collections_total.*"gen1"/ { g1 = $NF }
         /^dotnet_gc_collections_total.*"gen2"/ { g2 = $NF }
         END { printf "%d %.0f %.6f %d %d %d\n", n, a, p, g0, g1, g2 }'
+}
+
+# The redemption path's stages over the window, from the histograms of two scrapes: the HTTP server's duration of the
+# 201s of POST /redemptions, the grains' holds, the wait for the ledger and the ledger's batches. Quantiles are
+# interpolated within the buckets, as Prometheus' histogram_quantile does.
+stages() {
+    awk '
+        FNR == 1 { file++ }
+        /_bucket\{/ {
+            if ($0 ~ /^http_server_request_duration_seconds_bucket/ && !($0 ~ /http_route="\/api\/v1\/redemptions"/ && $0 ~ /http_response_status_code="201"/)) next
+            if ($0 !~ /^(http_server_request_duration|coupongrains_redemption_holds_duration|coupongrains_ledger_append_duration|coupongrains_ledger_batch_duration)_seconds_bucket/) next
+            name = $0; sub(/_seconds_bucket.*/, "", name)
+            le = $0; sub(/.*le="/, "", le); sub(/".*/, "", le)
+            count[name " " le] += (file == 1 ? -1 : 1) * $NF
+        }
+        END { for (k in count) print k, count[k] }' "$1" "$2" | sort -k1,1 -k2,2g | awk '
+        function report(   i, q, want, lo, below, label) {
+            if (name == "" || total <= 0) return
+            label = name; sub(/_duration$/, "", label); gsub(/_/, ".", label)
+            line = sprintf("  %-32s %7d", label, total)
+            split("0.5 0.9 0.99", qs, " ")
+            for (q = 1; q <= 3; q++) {
+                want = qs[q] * total; lo = 0; below = 0
+                for (i = 1; i <= n; i++) {
+                    if (c[i] >= want) break
+                    lo = ub[i]; below = c[i]
+                }
+                if (i > n || ub[i] == "+Inf") v = lo
+                else v = lo + (ub[i] - lo) * (c[i] > below ? (want - below) / (c[i] - below) : 1)
+                line = line sprintf(" %8.1f", v * 1000)
+            }
+            print line
+        }
+        BEGIN { print "The redemption path in the same window (count, then p50, p90 and p99 in ms, from the silo'"'"'s histograms):" }
+        $1 != name { report(); name = $1; n = 0; total = 0 }
+        { n++; ub[n] = $2; c[n] = $3; if ($2 == "+Inf") total = $3 }
+        END { report() }'
 }
 
 # The silo compiles its Prometheus exporter at the first scrapes, the busiest parts of it again at the next ones (the
@@ -100,12 +138,12 @@ hz="$(getconf CLK_TCK)"
 [[ -n "$statements" ]] && sql -c "SELECT pg_stat_statements_reset(), pg_stat_reset_shared('wal')" >/dev/null
 # Each end of the window: the ledger counter first (a scrape can take a second under load), then the CPU and context
 # switch counts at once, so that both windows are shifted alike.
-read -r n0 alloc0 pause0 gen00 gen10 gen20 < <(counters); t0="$(date +%s%N)"
+read -r n0 alloc0 pause0 gen00 gen10 gen20 < <(counters "$tmp/metrics0"); t0="$(date +%s%N)"
 silo0="$(ticks "$silo_pid")"; pg0="$(ticks $(postgres_pids))"; load0="$(ticks "$load_pid")"
 silo_cs0="$(switches "$silo_pid")"; pg_cs0="$(switches $(postgres_pids))"; load_cs0="$(switches "$load_pid")"
 [[ -n "${THREADS:-}" ]] && threads >"$tmp/threads0"
 sleep 20
-read -r n1 alloc1 pause1 gen01 gen11 gen21 < <(counters); t1="$(date +%s%N)"
+read -r n1 alloc1 pause1 gen01 gen11 gen21 < <(counters "$tmp/metrics1"); t1="$(date +%s%N)"
 silo1="$(ticks "$silo_pid")"; pg1="$(ticks $(postgres_pids))"; load1="$(ticks "$load_pid")"
 silo_cs1="$(switches "$silo_pid")"; pg_cs1="$(switches $(postgres_pids))"; load_cs1="$(switches "$load_pid")"
 [[ -n "${THREADS:-}" ]] && threads >"$tmp/threads1"
@@ -128,6 +166,7 @@ awk -v n="$(( n1 - n0 ))" -v a="$(( alloc1 - alloc0 ))" -v p0="$pause0" -v p1="$
     -v g0="$(( gen01 - gen00 ))" -v g1="$(( gen11 - gen10 ))" -v g2="$(( gen21 - gen20 ))" 'BEGIN {
     printf "The silo'"'"'s garbage in the same window: %.1f KB allocated per redemption; %d gen0, %d gen1 and %d gen2 collections, pausing %.0f ms in all\n",
         a / 1024 / n, g0, g1, g2, (p1 - p0) * 1000 }'
+stages "$tmp/metrics0" "$tmp/metrics1"
 if [[ -n "${THREADS:-}" ]]; then
     # Threads of one name summed (a thread started inside the window counts from zero), the most switching first.
     awk -v n="$(( n1 - n0 ))" '

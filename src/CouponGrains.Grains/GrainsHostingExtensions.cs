@@ -14,6 +14,8 @@ public static class GrainsHostingExtensions
     public static IServiceCollection AddCouponGrainsStorage(this IServiceCollection services, string connectionString)
     {
         services.AddSingleton(_ => new Database(Database.CreateDataSource(connectionString), Database.CreateGenericPlanSource(connectionString)));
+        services.AddMetrics();
+        services.AddSingleton<RedemptionTimings>();
         services.AddSingleton<RedemptionLedger>();
         services.AddSingleton<RedemptionCache>();
         services.AddSingleton<HeldCapacityWaits>();

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
+using CouponGrains.Contracts;
 
 namespace CouponGrains.Api.Observability;
 
@@ -10,7 +11,7 @@ namespace CouponGrains.Api.Observability;
 /// </summary>
 public sealed class CouponGrainsMetrics : IDisposable
 {
-    public const string MeterName = "CouponGrains";
+    public const string MeterName = ProductMeter.Name;
 
     private readonly Meter _meter;
     private readonly Counter<long> _redemptions;

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using CouponGrains.Contracts;
 using CouponGrains.Contracts.Access;
 using CouponGrains.Contracts.Approvals;
@@ -31,7 +32,7 @@ namespace CouponGrains.Grains.Redemptions;
 /// </remarks>
 [GrainType("redeem"), Reentrant]
 public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, RedemptionCache cache, HeldCapacityWaits waits,
-    IGrainFactory grains, TimeProvider time, ILogger<RedeemGrain> logger)
+    RedemptionTimings timings, IGrainFactory grains, TimeProvider time, ILogger<RedeemGrain> logger)
     : Grain, IRedeemGrain
 {
     /// <summary>
@@ -234,6 +235,7 @@ public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, Re
         OrderContext order, string requestHash, Actor actor)
     {
         var redemptionId = holds.RedemptionId;
+        var started = Stopwatch.GetTimestamp();
         if (await blacklist.CheckAsync(order.DealerId, order.Customer.Id, order.Code) is { } blocked)
         {
             return await RejectAsync(scope, key, requestHash, blocked, holds);
@@ -396,6 +398,7 @@ public sealed class RedeemGrain(RedemptionLedger ledger, Blacklist blacklist, Re
             Exclusive = definition.Stacking == StackingModes.Exclusive,
         };
 
+        timings.HoldsTaken(started);
         AppendStatus appended;
         try
         {

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using System.Threading.Channels;
 using CouponGrains.Contracts;
@@ -10,6 +11,7 @@ using CouponGrains.Contracts.Events;
 using CouponGrains.Contracts.Redemptions;
 using CouponGrains.Domain.Time;
 using CouponGrains.Grains.Audit;
+using CouponGrains.Grains.Redemptions;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 using NpgsqlTypes;
@@ -97,6 +99,8 @@ public sealed class RedemptionLedger : IAsyncDisposable
 
     private readonly IGrainFactory _grains;
 
+    private readonly RedemptionTimings _timings;
+
     private readonly ILedgerFaults? _faults;
 
     /// <summary>Ends the background resolutions of failed batches when the silo stops.</summary>
@@ -108,8 +112,10 @@ public sealed class RedemptionLedger : IAsyncDisposable
     /// </summary>
     public static readonly TimeSpan RetryResolutionFor = Caps.EscrowGrain.HoldTimeout;
 
-    public RedemptionLedger(Database database, IGrainFactory grains, ILogger<RedemptionLedger> logger, ILedgerFaults? faults = null)
+    public RedemptionLedger(Database database, IGrainFactory grains, RedemptionTimings timings, ILogger<RedemptionLedger> logger,
+        ILedgerFaults? faults = null)
     {
+        _timings = timings;
         _faults = faults;
         _grains = grains;
         _db = database.DataSource;
@@ -128,7 +134,8 @@ public sealed class RedemptionLedger : IAsyncDisposable
 
     public Task<AppendStatus> AppendAsync(LedgerEntry entry)
     {
-        var pending = new Pending(entry, new TaskCompletionSource<AppendStatus>(TaskCreationOptions.RunContinuationsAsynchronously));
+        var pending = new Pending(entry, new TaskCompletionSource<AppendStatus>(TaskCreationOptions.RunContinuationsAsynchronously),
+            Stopwatch.GetTimestamp());
         _arrivals.Add();
         if (!_queue.Writer.TryWrite(pending))
         {
@@ -184,12 +191,15 @@ public sealed class RedemptionLedger : IAsyncDisposable
         {
             try
             {
+                var writing = Stopwatch.GetTimestamp();
                 var outcomes = await InsertBatchAsync(batch);
+                _timings.BatchWritten(writing);
                 Interlocked.Increment(ref _batches);
                 Interlocked.Add(ref _rows, batch.Count);
                 ConfirmHolds(batch.ConvertAll(p => p.Entry), outcomes);
                 for (var i = 0; i < batch.Count; i++)
                 {
+                    _timings.Appended(batch[i].At);
                     batch[i].Done.TrySetResult(outcomes[i]);
                 }
             }
@@ -851,7 +861,8 @@ public sealed class RedemptionLedger : IAsyncDisposable
         await _totals.DisposeAsync();
     }
 
-    private sealed record Pending(LedgerEntry Entry, TaskCompletionSource<AppendStatus> Done);
+    /// <param name="At">When the append was asked for (<see cref="Stopwatch.GetTimestamp"/>).</param>
+    private sealed record Pending(LedgerEntry Entry, TaskCompletionSource<AppendStatus> Done, long At);
 }
 
 /// <summary>
