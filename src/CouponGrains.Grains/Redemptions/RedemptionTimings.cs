@@ -28,7 +28,7 @@ public sealed class RedemptionTimings
             "From a redemption attempt's start until every hold it needs is granted (coupon, campaign, caps), for attempts that reach the ledger.",
             advice: advice);
         _append = meter.CreateHistogram("coupongrains.ledger.append.duration", "s",
-            "From a redemption's ledger append until its batch's outcome: the queue, the linger, the INSERT and the commit.",
+            "From a redemption's ledger append until its batch's outcome: the queue, the linger, the INSERT and the commit (batches whose outcome was unknown or that were not written are left out).",
             advice: advice);
         _batch = meter.CreateHistogram("coupongrains.ledger.batch.duration", "s",
             "One ledger batch's INSERT and commit, from taking a connection to the commit's answer.",
