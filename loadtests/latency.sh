@@ -2,8 +2,10 @@
 # Latency at a fixed arrival rate, as the README's "p99 at half the peak" figures are taken: a throwaway
 # PostgreSQL and silo, the hot scenario in the open model (latency counts from each request's intended send
 # time), and the silo's, PostgreSQL's and the load generator's CPU and context switches per redemption over about 20 s
-# of the measured run (the script prints the window's length), the silo's allocations and GC pauses in it, and the
-# redemption path's stages in it (p50, p90 and p99 of the HTTP answer, the holds, the wait for the ledger, its batches).
+# of the measured run (the script prints the window's length), how long their threads waited for a core and how busy
+# the machine was, the silo's allocations and GC pauses in it, and the
+# redemption path's stages in it (p50, p90 and p99 of the HTTP answer, the holds, the wait for the ledger, its batches,
+# and the thread pool's queue).
 #
 #   loadtests/latency.sh RATE [seconds, default 40] [warm-up seconds, default 30]
 #   Pipeline__RelayEnabled=false loadtests/latency.sh 2260        # engine only: the event pipeline not consuming
@@ -55,6 +57,17 @@ switches() {
     for pid in "$@"; do files+=(/proc/"$pid"/task/*/status); done
     { cat "${files[@]}" 2>/dev/null || true; } | awk '/ctxt_switches/ { s += $2 } END { print s + 0 }'
 }
+# Nanoseconds the threads of the given processes spent runnable but waiting for a core (schedstat's second field): on a
+# machine as busy as this one, the time a wake-up waits before it runs, which every hop of a request pays.
+waits() {
+    local pid files=()
+    for pid in "$@"; do files+=(/proc/"$pid"/task/*/schedstat); done
+    { cat "${files[@]}" 2>/dev/null || true; } | awk '{ s += $2 } END { printf "%.0f\n", s }'
+}
+# The machine's CPU time from /proc/stat, in clock ticks: busy (all but idle and I/O wait), then all, then stolen by the host.
+machine() {
+    awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; printf "%.0f %.0f %.0f\n", t - $5 - $6, t, $9 }' /proc/stat
+}
 # The silo's threads, one line each: id, name (spaces made underscores), context switches, nanoseconds on a core (from
 # schedstat, which, unlike stat, has no name in it to split). A thread that ends between listing and reading is left out.
 threads() {
@@ -86,14 +99,15 @@ counters() {
 }
 
 # The redemption path's stages over the window, from the histograms of two scrapes: the HTTP server's duration of the
-# 201s of POST /redemptions, the grains' holds, the wait for the ledger and the ledger's batches. Quantiles are
+# 201s of POST /redemptions, the grains' holds, the wait for the ledger and the ledger's batches; and the wait of the
+# silo's thread pool probes, which a request that has arrived also has before Kestrel parses it. Quantiles are
 # interpolated within the buckets, as Prometheus' histogram_quantile does.
 stages() {
     awk '
         FNR == 1 { file++ }
         /_bucket\{/ {
             if ($0 ~ /^http_server_request_duration_seconds_bucket/ && !($0 ~ /http_route="\/api\/v1\/redemptions"/ && $0 ~ /http_response_status_code="201"/)) next
-            if ($0 !~ /^(http_server_request_duration|coupongrains_redemption_holds_duration|coupongrains_ledger_append_duration|coupongrains_ledger_batch_duration)_seconds_bucket/) next
+            if ($0 !~ /^(http_server_request_duration|coupongrains_redemption_holds_duration|coupongrains_ledger_append_duration|coupongrains_ledger_batch_duration|coupongrains_threadpool_queue_duration)_seconds_bucket/) next
             name = $0; sub(/_seconds_bucket.*/, "", name)
             le = $0; sub(/.*le="/, "", le); sub(/".*/, "", le)
             count[name " " le] += (file == 1 ? -1 : 1) * $NF
@@ -141,11 +155,13 @@ hz="$(getconf CLK_TCK)"
 read -r n0 alloc0 pause0 gen00 gen10 gen20 < <(counters "$tmp/metrics0"); t0="$(date +%s%N)"
 silo0="$(ticks "$silo_pid")"; pg0="$(ticks $(postgres_pids))"; load0="$(ticks "$load_pid")"
 silo_cs0="$(switches "$silo_pid")"; pg_cs0="$(switches $(postgres_pids))"; load_cs0="$(switches "$load_pid")"
+silo_w0="$(waits "$silo_pid")"; pg_w0="$(waits $(postgres_pids))"; load_w0="$(waits "$load_pid")"; read -r busy0 all0 steal0 < <(machine)
 [[ -n "${THREADS:-}" ]] && threads >"$tmp/threads0"
 sleep 20
 read -r n1 alloc1 pause1 gen01 gen11 gen21 < <(counters "$tmp/metrics1"); t1="$(date +%s%N)"
 silo1="$(ticks "$silo_pid")"; pg1="$(ticks $(postgres_pids))"; load1="$(ticks "$load_pid")"
 silo_cs1="$(switches "$silo_pid")"; pg_cs1="$(switches $(postgres_pids))"; load_cs1="$(switches "$load_pid")"
+silo_w1="$(waits "$silo_pid")"; pg_w1="$(waits $(postgres_pids))"; load_w1="$(waits "$load_pid")"; read -r busy1 all1 steal1 < <(machine)
 [[ -n "${THREADS:-}" ]] && threads >"$tmp/threads1"
 if [[ -n "$statements" ]]; then
     # Read at once, the load still running: what the statements cost in the same window as the CPU above.
@@ -162,6 +178,10 @@ awk -v w="$(( (t1 - t0) / 1000000 ))e-3" -v n="$(( n1 - n0 ))" -v hz="$hz" -v s=
         w, n, s * 1e6 / hz / n, p * 1e6 / hz / n, l * 1e6 / hz / n }'
 awk -v n="$(( n1 - n0 ))" -v s="$(( silo_cs1 - silo_cs0 ))" -v p="$(( pg_cs1 - pg_cs0 ))" -v l="$(( load_cs1 - load_cs0 ))" 'BEGIN {
     printf "Context switches per redemption in the same window: silo %.1f, PostgreSQL %.1f, load generator %.1f\n", s / n, p / n, l / n }'
+awk -v n="$(( n1 - n0 ))" -v s="$(( silo_w1 - silo_w0 ))" -v p="$(( pg_w1 - pg_w0 ))" -v l="$(( load_w1 - load_w0 ))" \
+    -v b="$(( busy1 - busy0 ))" -v a="$(( all1 - all0 ))" -v st="$(( steal1 - steal0 ))" 'BEGIN {
+    printf "Waiting for a core in the same window (threads runnable, not running; summed over threads) per redemption: silo %.0f us, PostgreSQL %.0f us, load generator %.0f us; the machine %.0f %% busy, %.1f %% stolen by its host\n",
+        s / 1000 / n, p / 1000 / n, l / 1000 / n, a ? 100 * b / a : 0, a ? 100 * st / a : 0 }'
 awk -v n="$(( n1 - n0 ))" -v a="$(( alloc1 - alloc0 ))" -v p0="$pause0" -v p1="$pause1" \
     -v g0="$(( gen01 - gen00 ))" -v g1="$(( gen11 - gen10 ))" -v g2="$(( gen21 - gen20 ))" 'BEGIN {
     printf "The silo'"'"'s garbage in the same window: %.1f KB allocated per redemption; %d gen0, %d gen1 and %d gen2 collections, pausing %.0f ms in all\n",

@@ -38,6 +38,7 @@ public static class ObservabilityExtensions
         services.AddSingleton<CouponGrainsMetrics>();
         services.AddSingleton<RedemptionMetricsFilter>();
         services.AddHostedService<DatabaseSampler>();
+        services.AddHostedService<ThreadPoolProbe>();
         services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(Meters).AddPrometheusExporter());
         return services.AddHealthChecks()
             .AddCheck<StoppingHealthCheck>("stopping", tags: [ReadyTag])

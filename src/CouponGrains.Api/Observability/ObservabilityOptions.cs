@@ -20,6 +20,12 @@ public sealed class ObservabilityOptions
     /// </summary>
     public bool MetricsPublic { get; set; }
 
+    /// <summary>
+    /// How often <see cref="ThreadPoolProbe"/> times a work item through the thread pool's global queue; 0 turns it off.
+    /// Fifty probes a second cost next to nothing and give a p99 over a minute from 3,000 waits.
+    /// </summary>
+    public int ThreadPoolProbeMilliseconds { get; set; } = 20;
+
     /// <summary>How long a readiness probe waits for PostgreSQL before calling it unreachable.</summary>
     public int ReadyTimeoutSeconds { get; set; } = 3;
 }
