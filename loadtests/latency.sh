@@ -57,12 +57,17 @@ switches() {
     for pid in "$@"; do files+=(/proc/"$pid"/task/*/status); done
     { cat "${files[@]}" 2>/dev/null || true; } | awk '/ctxt_switches/ { s += $2 } END { print s + 0 }'
 }
-# Nanoseconds the threads of the given processes spent runnable but waiting for a core (schedstat's second field): on a
-# machine as busy as this one, the time a wake-up waits before it runs, which every hop of a request pays.
+# Nanoseconds each thread of the given processes spent runnable but waiting for a core (schedstat's second field), one
+# "tid ns" line per thread: on a machine as busy as this one, the time a wake-up waits before it runs, which every hop of
+# a request pays. waited FILE0 FILE1 sums the growth of the threads in the second file (one started since counts from zero).
 waits() {
     local pid files=()
     for pid in "$@"; do files+=(/proc/"$pid"/task/*/schedstat); done
-    { cat "${files[@]}" 2>/dev/null || true; } | awk '{ s += $2 } END { printf "%.0f\n", s }'
+    # A thread that ends between listing and reading is left out (awk reports the file it cannot open and goes on).
+    awk '{ split(FILENAME, path, "/"); print path[5], $2 }' "${files[@]}" 2>/dev/null || true
+}
+waited() {
+    awk 'NR == FNR { w0[$1] = $2; next } { s += $2 - w0[$1] } END { printf "%.0f\n", s }' "$1" "$2"
 }
 # The machine's CPU time from /proc/stat, in clock ticks: busy (all but idle and I/O wait), then all, then stolen by the host.
 machine() {
@@ -155,13 +160,15 @@ hz="$(getconf CLK_TCK)"
 read -r n0 alloc0 pause0 gen00 gen10 gen20 < <(counters "$tmp/metrics0"); t0="$(date +%s%N)"
 silo0="$(ticks "$silo_pid")"; pg0="$(ticks $(postgres_pids))"; load0="$(ticks "$load_pid")"
 silo_cs0="$(switches "$silo_pid")"; pg_cs0="$(switches $(postgres_pids))"; load_cs0="$(switches "$load_pid")"
-silo_w0="$(waits "$silo_pid")"; pg_w0="$(waits $(postgres_pids))"; load_w0="$(waits "$load_pid")"; read -r busy0 all0 steal0 < <(machine)
+waits "$silo_pid" >"$tmp/waits0.silo"; waits $(postgres_pids) >"$tmp/waits0.pg"; waits "$load_pid" >"$tmp/waits0.load"
+read -r busy0 all0 steal0 < <(machine)
 [[ -n "${THREADS:-}" ]] && threads >"$tmp/threads0"
 sleep 20
 read -r n1 alloc1 pause1 gen01 gen11 gen21 < <(counters "$tmp/metrics1"); t1="$(date +%s%N)"
 silo1="$(ticks "$silo_pid")"; pg1="$(ticks $(postgres_pids))"; load1="$(ticks "$load_pid")"
 silo_cs1="$(switches "$silo_pid")"; pg_cs1="$(switches $(postgres_pids))"; load_cs1="$(switches "$load_pid")"
-silo_w1="$(waits "$silo_pid")"; pg_w1="$(waits $(postgres_pids))"; load_w1="$(waits "$load_pid")"; read -r busy1 all1 steal1 < <(machine)
+waits "$silo_pid" >"$tmp/waits1.silo"; waits $(postgres_pids) >"$tmp/waits1.pg"; waits "$load_pid" >"$tmp/waits1.load"
+read -r busy1 all1 steal1 < <(machine)
 [[ -n "${THREADS:-}" ]] && threads >"$tmp/threads1"
 if [[ -n "$statements" ]]; then
     # Read at once, the load still running: what the statements cost in the same window as the CPU above.
@@ -178,7 +185,8 @@ awk -v w="$(( (t1 - t0) / 1000000 ))e-3" -v n="$(( n1 - n0 ))" -v hz="$hz" -v s=
         w, n, s * 1e6 / hz / n, p * 1e6 / hz / n, l * 1e6 / hz / n }'
 awk -v n="$(( n1 - n0 ))" -v s="$(( silo_cs1 - silo_cs0 ))" -v p="$(( pg_cs1 - pg_cs0 ))" -v l="$(( load_cs1 - load_cs0 ))" 'BEGIN {
     printf "Context switches per redemption in the same window: silo %.1f, PostgreSQL %.1f, load generator %.1f\n", s / n, p / n, l / n }'
-awk -v n="$(( n1 - n0 ))" -v s="$(( silo_w1 - silo_w0 ))" -v p="$(( pg_w1 - pg_w0 ))" -v l="$(( load_w1 - load_w0 ))" \
+awk -v n="$(( n1 - n0 ))" -v s="$(waited "$tmp/waits0.silo" "$tmp/waits1.silo")" -v p="$(waited "$tmp/waits0.pg" "$tmp/waits1.pg")" \
+    -v l="$(waited "$tmp/waits0.load" "$tmp/waits1.load")" \
     -v b="$(( busy1 - busy0 ))" -v a="$(( all1 - all0 ))" -v st="$(( steal1 - steal0 ))" 'BEGIN {
     printf "Waiting for a core in the same window (threads runnable, not running; summed over threads) per redemption: silo %.0f us, PostgreSQL %.0f us, load generator %.0f us; the machine %.0f %% busy, %.1f %% stolen by its host\n",
         s / 1000 / n, p / 1000 / n, l / 1000 / n, a ? 100 * b / a : 0, a ? 100 * st / a : 0 }'

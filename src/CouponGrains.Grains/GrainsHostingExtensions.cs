@@ -4,6 +4,7 @@ using CouponGrains.Grains.Events;
 using CouponGrains.Grains.Redemptions;
 using CouponGrains.Grains.Storage;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace CouponGrains.Grains;
 
@@ -13,7 +14,8 @@ public static class GrainsHostingExtensions
     /// the audit trail and its sealer, and the redemption path's short-lived cache; binds <c>Approvals</c> settings.</summary>
     public static IServiceCollection AddCouponGrainsStorage(this IServiceCollection services, string connectionString)
     {
-        services.AddSingleton(_ => new Database(Database.CreateDataSource(connectionString), Database.CreateGenericPlanSource(connectionString)));
+        services.AddSingleton(sp => new Database(Database.CreateDataSource(connectionString), Database.CreateGenericPlanSource(connectionString),
+            Database.CreatePipelineSource(connectionString, sp.GetRequiredService<IOptions<PipelineOptions>>().Value.ConsumerTransactions)));
         services.AddMetrics();
         services.AddSingleton<RedemptionTimings>();
         services.AddSingleton<RedemptionLedger>();

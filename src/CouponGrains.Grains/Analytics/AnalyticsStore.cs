@@ -25,11 +25,12 @@ public sealed record CampaignFacts(string? Name, string? Kind, string? Currency,
 public sealed class AnalyticsStore(Database database, ConsumerSlots slots)
 {
     private readonly NpgsqlDataSource _db = database.DataSource;
+    private readonly NpgsqlDataSource _pipeline = database.Pipeline;
 
     /// <summary>Applies batches of one partition exactly once (see <see cref="ConsumerTransaction"/>).</summary>
     public Task<ConsumerTransaction.Applied> ApplyAsync(int partition, IReadOnlyList<RedemptionEventBatch> batches,
         IReadOnlyDictionary<string, DealerFacts> dealers, IReadOnlyDictionary<string, CampaignFacts> campaigns) =>
-        ConsumerTransaction.RunAsync(_db, slots, PipelineNames.Analytics, partition, batches,
+        ConsumerTransaction.RunAsync(_pipeline, slots, PipelineNames.Analytics, partition, batches,
             (connection, tx, fresh) => ApplyFreshAsync(connection, tx, fresh, dealers, campaigns));
 
     private static async Task ApplyFreshAsync(NpgsqlConnection connection, NpgsqlTransaction tx, RedemptionEvent[] events,

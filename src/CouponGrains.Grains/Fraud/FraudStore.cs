@@ -20,6 +20,7 @@ namespace CouponGrains.Grains.Fraud;
 public sealed class FraudStore(Database database, AuditLog audit, IOptions<PipelineOptions> options, ConsumerSlots slots)
 {
     private readonly NpgsqlDataSource _db = database.DataSource;
+    private readonly NpgsqlDataSource _pipeline = database.Pipeline;
     private readonly PipelineOptions _options = options.Value;
 
     /// <summary>
@@ -27,7 +28,7 @@ public sealed class FraudStore(Database database, AuditLog audit, IOptions<Pipel
     /// counted per partition (summed when read), so partitions never wait on each other's row of a shared code.
     /// </summary>
     public Task<ConsumerTransaction.Applied> ApplyAsync(int partition, IReadOnlyList<RedemptionEventBatch> batches) =>
-        ConsumerTransaction.RunAsync(_db, slots, PipelineNames.Fraud, partition, batches,
+        ConsumerTransaction.RunAsync(_pipeline, slots, PipelineNames.Fraud, partition, batches,
             (connection, tx, fresh) => ApplyFreshAsync(connection, tx, fresh, partition));
 
     private async Task ApplyFreshAsync(NpgsqlConnection connection, NpgsqlTransaction tx, RedemptionEvent[] events, int partition)

@@ -24,10 +24,11 @@ public sealed class SettlementStore(Database database, AuditLog audit, TimeProvi
 {
     private const long RunLockKey = 0x536574746C65; // "Settle"
     private readonly NpgsqlDataSource _db = database.DataSource;
+    private readonly NpgsqlDataSource _pipeline = database.Pipeline;
 
     /// <summary>Applies batches of one partition exactly once (see <see cref="ConsumerTransaction"/>).</summary>
     public Task<ConsumerTransaction.Applied> ApplyAsync(int partition, IReadOnlyList<RedemptionEventBatch> batches) =>
-        ConsumerTransaction.RunAsync(_db, slots, PipelineNames.Settlement, partition, batches, ApplyFreshAsync);
+        ConsumerTransaction.RunAsync(_pipeline, slots, PipelineNames.Settlement, partition, batches, ApplyFreshAsync);
 
     private static async Task ApplyFreshAsync(NpgsqlConnection connection, NpgsqlTransaction tx, RedemptionEvent[] events)
     {
