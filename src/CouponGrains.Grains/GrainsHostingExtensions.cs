@@ -15,7 +15,8 @@ public static class GrainsHostingExtensions
     public static IServiceCollection AddCouponGrainsStorage(this IServiceCollection services, string connectionString)
     {
         services.AddSingleton(sp => new Database(Database.CreateDataSource(connectionString), Database.CreateGenericPlanSource(connectionString),
-            Database.CreatePipelineSource(connectionString, sp.GetRequiredService<IOptions<PipelineOptions>>().Value.ConsumerTransactions)));
+            Database.CreatePipelineSource(connectionString, sp.GetRequiredService<IOptions<PipelineOptions>>().Value.ConsumerTransactions),
+            Database.CreateBackgroundSource(connectionString)));
         services.AddMetrics();
         services.AddSingleton<RedemptionTimings>();
         services.AddSingleton<RedemptionLedger>();

@@ -27,6 +27,7 @@ public sealed class AuditLog(Database database, ILogger<AuditLog> logger)
     private static readonly TimeSpan s_inFlightWait = TimeSpan.FromSeconds(5);
 
     private readonly NpgsqlDataSource _db = database.DataSource;
+    private readonly NpgsqlDataSource _sealing = database.Background;
     private readonly SemaphoreSlim _sealRequested = new(0, 1);
 
     /// <summary>Appends one entry in its own transaction, for changes that are not on the hot path.</summary>
@@ -102,7 +103,7 @@ public sealed class AuditLog(Database database, ILogger<AuditLog> logger)
     /// </summary>
     private async Task<(int Sealed, long Horizon, long Next)> SealBatchAsync(CancellationToken ct)
     {
-        await using var connection = await _db.OpenConnectionAsync(ct);
+        await using var connection = await _sealing.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
         await using (var lockCommand = new NpgsqlCommand("SELECT pg_try_advisory_xact_lock(@k)", connection, tx))
         {

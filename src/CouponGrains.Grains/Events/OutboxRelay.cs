@@ -38,7 +38,7 @@ public sealed class OutboxRelay(
     private static readonly EventPosition s_end = new(long.MaxValue, long.MaxValue);
 
     private readonly PipelineOptions _options = options.Value;
-    private readonly NpgsqlDataSource _db = database.DataSource;
+    private readonly NpgsqlDataSource _db = database.Background;
     private long _published;
     private long _deleted;
     private long _reads;
