@@ -94,8 +94,7 @@ public sealed class RedemptionTimingsTests(ApiFixture api)
         Count(scrape, histogram) - Sum(scrape, histogram + "_bucket", $"le=\"{seconds.ToString(CultureInfo.InvariantCulture)}\"");
 
     private static double Sum(string scrape, string name, string? label = null) =>
-        scrape.Split('\n')
-            .Where(line => line.StartsWith(name + "{", StringComparison.Ordinal) || line.StartsWith(name + " ", StringComparison.Ordinal))
-            .Where(line => label is null || line.Contains(label, StringComparison.Ordinal))
-            .Sum(line => double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture));
+        MetricsText.Sum(scrape, line =>
+            (line.StartsWith(name + "{", StringComparison.Ordinal) || line.StartsWith(name + " ", StringComparison.Ordinal))
+            && (label is null || line.Contains(label, StringComparison.Ordinal)));
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using CouponGrains.IntegrationTests.Infrastructure;
 
 namespace CouponGrains.IntegrationTests.Pipeline;
@@ -64,8 +63,6 @@ public sealed class StreamCacheTests(ShortStreamCacheFixture fixture)
     private async Task<long> StreamMetricAsync(string name)
     {
         var text = await fixture.Admin.GetStringAsync("/metrics");
-        return text.Split('\n')
-            .Where(line => line.StartsWith(name, StringComparison.Ordinal))
-            .Sum(line => (long)double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture));
+        return (long)MetricsText.Sum(text, line => line.StartsWith(name, StringComparison.Ordinal));
     }
 }
