@@ -52,24 +52,24 @@ public sealed class Database(NpgsqlDataSource dataSource, NpgsqlDataSource? gene
     /// </summary>
     public NpgsqlDataSource Background { get; } = background ?? dataSource;
 
-    public static NpgsqlDataSource CreateGenericPlanSource(string connectionString) => CreateGenericPlanSource(connectionString, 16);
+    public static NpgsqlDataSource CreateGenericPlanSource(string connectionString) => CreateSizedSource(connectionString, 16, genericPlans: true);
 
     /// <summary>The pool for <see cref="Pipeline"/>: <paramref name="sessions"/> at most (the consumer transactions that run at once, and one more).</summary>
     public static NpgsqlDataSource CreatePipelineSource(string connectionString, int sessions) =>
-        CreateGenericPlanSource(connectionString, Math.Max(1, sessions) + 1);
+        CreateSizedSource(connectionString, Math.Max(1, sessions) + 1, genericPlans: true);
 
     /// <summary>The pool for <see cref="Background"/>: the relay's lock session, its work, the sealer's, and one more.</summary>
-    public static NpgsqlDataSource CreateBackgroundSource(string connectionString)
-    {
-        var builder = new NpgsqlConnectionStringBuilder(connectionString);
-        builder.MaxPoolSize = Math.Min(builder.MaxPoolSize, 4);
-        return CreateDataSource(builder.ConnectionString);
-    }
+    public static NpgsqlDataSource CreateBackgroundSource(string connectionString) => CreateSizedSource(connectionString, 4, genericPlans: false);
 
-    private static NpgsqlDataSource CreateGenericPlanSource(string connectionString, int sessions)
+    /// <summary>A pool of at most <paramref name="sessions"/>; with <paramref name="genericPlans"/>, the settings of <see cref="GenericPlans"/>.</summary>
+    private static NpgsqlDataSource CreateSizedSource(string connectionString, int sessions, bool genericPlans)
     {
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
-        builder.Options = WithSetting(WithSetting(builder.Options, "plan_cache_mode=force_generic_plan"), "enable_seqscan=off");
+        if (genericPlans)
+        {
+            builder.Options = WithSetting(WithSetting(builder.Options, "plan_cache_mode=force_generic_plan"), "enable_seqscan=off");
+        }
+
         builder.MaxPoolSize = Math.Min(builder.MaxPoolSize, sessions);
         return CreateDataSource(builder.ConnectionString);
     }
